@@ -1,0 +1,334 @@
+"""The ``lem-keras`` command line: train, evaluate, predict, pretrain-embeddings and more.
+
+Every subcommand turns a user mistake (a missing file, a malformed row, bad UTF-8) into a
+one-line error that names the file and line, and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+FORMATS = ("semeval", "ren-cecps", "csv", "tsv", "jsonl")
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _table_options(args) -> dict:
+    options = {}
+    for name in ("text_column", "label_columns", "labels_column", "label_delimiter"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value.split(",") if name == "label_columns" else value
+    return options
+
+
+def _load(path: str, fmt: str | None, args=None):
+    from lem_keras.data.readers import load_dataset
+
+    return load_dataset(path, fmt, **(_table_options(args) if args is not None else {}))
+
+
+def _resolve_training_data(args):
+    """(train, dev, config_name) from ``--data`` (none: the embedded demo corpus)."""
+    from lem_keras.data.readers import find_split_files
+
+    if not args.data:
+        from lem_keras.data.demo import load_demo
+
+        language = args.language or "en"
+        train, dev = load_demo(language)
+        return train, dev, "demo", language
+    fmt = args.format
+    if len(args.data) == 1 and Path(args.data[0]).is_dir():
+        train_path, dev_path = find_split_files(args.data[0], fmt)
+    elif len(args.data) == 2:
+        train_path, dev_path = args.data
+    else:
+        raise CLIError("--data takes a directory holding train and dev files, or two files: TRAIN DEV")
+    train = _load(str(train_path), fmt, args)
+    dev = _load(str(dev_path), fmt, args)
+    name = {"semeval": "semeval", "ren-cecps": "ren-cecps"}.get(fmt or "", None)
+    language = args.language or ("zh" if fmt == "ren-cecps" else "en")
+    return train, dev, name, language
+
+
+def _training_config(args, config_name: str | None, language: str, data_dir: str | None):
+    from lem_keras.training import TrainConfig, named_config
+
+    if args.config:
+        if Path(args.config).is_file():
+            config = TrainConfig.from_dict(json.loads(Path(args.config).read_text("utf-8")))
+        else:
+            config = named_config(args.config)
+    elif config_name:
+        config = named_config(config_name)
+    else:
+        config = TrainConfig()
+    if config_name == "demo" and language == "zh":
+        config.language = "zh"
+    config.language = language
+    overrides = {
+        "hops": args.hops,
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "pretrain_epochs": args.pretrain_epochs,
+        "embedding_dim": args.embedding_dim,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "max_length": args.max_length,
+        "embeddings": args.embeddings,
+        "stopwords": args.stopwords,
+        "segmentation": args.segmentation,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(config, key, value)
+    if args.lexicon:
+        config.lexicons = list(args.lexicon)
+    if args.freeze_embeddings:
+        config.trainable_embeddings = False
+    if args.no_wled:
+        config.use_wled = False
+    if args.no_rle:
+        config.use_rle = False
+    if config.stopwords is None and data_dir and language == "zh":
+        # Ren-CECps ships its stop-word list beside the data; use it when present.
+        found = sorted(Path(data_dir).glob("stopwords*.txt"))
+        if found:
+            config.stopwords = str(found[0])
+    return config
+
+
+def _read_input_lines(path: str | None) -> list[str]:
+    from lem_keras.data.readers import decode_lines, read_lines
+
+    if path is None or path == "-":
+        return decode_lines(sys.stdin.buffer.read(), "<stdin>")
+    return read_lines(path)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_train(args) -> int:
+    from lem_keras.training import train
+
+    train_data, dev_data, config_name, language = _resolve_training_data(args)
+    data_dir = args.data[0] if args.data and Path(args.data[0]).is_dir() else None
+    config = _training_config(args, config_name, language, data_dir)
+    print(
+        f"training LEM on {len(train_data.texts)} train / {len(dev_data.texts)} dev texts, "
+        f"{len(train_data.emotion_names)} emotions, config {config_name or 'default'}",
+        file=sys.stderr,
+    )
+    strategy = None
+    if args.strategy == "mirrored":
+        from lem_keras.training import mirrored_strategy
+
+        strategy = mirrored_strategy()
+    result = train(config, train_data, dev_data, out_dir=args.out, verbose=args.verbose, strategy=strategy)
+    print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from lem_keras.metrics import multilabel_report
+    from lem_keras.training import load_artifacts, predict_scores
+
+    model, pipeline = load_artifacts(args.model)
+    data = _load(args.data, args.format, args)
+    names = list(model.emotion_names)
+    if list(data.emotion_names) != names:
+        raise CLIError(f"{args.data}: emotions {data.emotion_names} do not match the model's {names}")
+    scores = predict_scores(model, pipeline, data.texts)
+    thresholds = model.get_thresholds()
+    report = multilabel_report(data.labels, scores, thresholds)
+    if args.json:
+        print(json.dumps({"file": args.data, "examples": len(data.texts), **report}, indent=2))
+    else:
+        print(f"{args.data}: {len(data.texts)} examples")
+        for key, value in report.items():
+            print(f"{key:>14s}  {value:.4f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from lem_keras.training import load_artifacts, predict_scores
+
+    texts = _read_input_lines(args.input)
+    model, pipeline = load_artifacts(args.model)
+    names = list(model.emotion_names)
+    thresholds = model.get_thresholds()
+    out = sys.stdout
+    for start in range(0, len(texts), args.batch_size):
+        chunk = texts[start : start + args.batch_size]
+        scores = predict_scores(model, pipeline, chunk)
+        for offset, (text, row) in enumerate(zip(chunk, scores)):
+            record = {
+                "line": start + offset + 1,
+                "text": text,
+                "probabilities": {name: round(float(p), 6) for name, p in zip(names, row)},
+                "emotions": [name for name, p, t in zip(names, row, thresholds) if p >= t],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+def cmd_pretrain_embeddings(args) -> int:
+    from lem_keras.data.embeddings import train_word2vec
+
+    train_word2vec(
+        args.input,
+        args.out,
+        language=args.language,
+        dim=args.dim,
+        window=args.window,
+        min_count=args.min_count,
+        epochs=args.epochs,
+        workers=args.workers,
+        seed=args.seed,
+    )
+    print(f"word vectors written to {args.out}", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_table_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("generic CSV/TSV/JSONL columns")
+    group.add_argument("--text-column", help="name of the text column (default: text, Tweet or sentence)")
+    group.add_argument(
+        "--label-columns", help="comma-separated 0/1 emotion columns (default: every column but id and text)"
+    )
+    group.add_argument("--labels-column", help="one column holding a delimited list of emotion names")
+    group.add_argument("--label-delimiter", help="delimiter inside --labels-column (default ';')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lem-keras",
+        description="Latent Emotion Memory (Fei et al., AAAI 2020): multi-label emotion classification.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "train",
+        help="train a model (with no --data: on the embedded demo corpus)",
+        description="Train LEM with the paper's schedule and write DIR/model.keras, DIR/pipeline.json, "
+        "DIR/metrics.json and TensorBoard logs in DIR/logs. Killed mid-run, the same command resumes "
+        "from the last finished epoch.",
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PATH",
+        help="a directory with train and dev files (found by name), or two files TRAIN DEV; "
+        "omitted: the embedded demo corpus",
+    )
+    p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
+    p.add_argument("--language", choices=("en", "zh"), help="text language (default: zh for ren-cecps, else en)")
+    p.add_argument(
+        "--segmentation",
+        choices=("auto", "jieba", "pre-segmented"),
+        help="Chinese: segment raw text with jieba, or take space-separated tokens as given (default auto)",
+    )
+    p.add_argument(
+        "--config",
+        help="a shipped configuration (demo, semeval, ren-cecps) or a JSON file of TrainConfig fields; "
+        "default: the shipped one for --format",
+    )
+    p.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
+                   "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); default: chi-squared selection on train")
+    p.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one)")
+    p.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
+    p.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
+    p.add_argument("--hops", type=int, help="number of memory hops H")
+    p.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
+    p.add_argument("--max-length", type=int, help="tokens kept per text")
+    p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on dev usually ends sooner)")
+    p.add_argument("--pretrain-epochs", type=int, help="epochs of latent-module pre-training")
+    p.add_argument("--batch-size", type=int, help="batch size")
+    p.add_argument("--learning-rate", type=float, help="Adam learning rate of the classifier")
+    p.add_argument("--no-wled", action="store_true", help="ablation LEM-Wled: no latent embedding in eq. 15")
+    p.add_argument("--no-rle", action="store_true", help="ablation LEM-Rle: no R^le in eq. 8")
+    p.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")
+    p.add_argument("--strategy", choices=("default", "mirrored"), default="default",
+                   help="tf.distribute strategy: mirrored trains on all local devices")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    _add_table_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="the full metric table of a model on a labelled file",
+                       description="Score a trained model on a labelled file at the model's thresholds.")
+    p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
+    p.add_argument("--data", required=True, metavar="FILE", help="labelled file (e.g. SemEval test-gold)")
+    p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_table_options(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="one JSON line per input text",
+                       description="Predict emotions for one text per line (stdin by default). Each output "
+                       "line holds the probability of every emotion and the predicted set.")
+    p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
+    p.add_argument("--input", metavar="FILE", help="UTF-8 text, one text per line (default: stdin)")
+    p.add_argument("--batch-size", type=int, default=256, help="texts per prediction batch")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("pretrain-embeddings", help="train word2vec vectors on unlabeled text",
+                       description="Train word2vec (gensim) on one text per line, tokenised exactly as the "
+                       "model tokenises, and save them for `train --embeddings`.")
+    p.add_argument("--input", required=True, metavar="FILE", help="unlabeled UTF-8 text, one per line")
+    p.add_argument("--out", required=True, metavar="FILE", help="output vectors (.bin: binary, else text)")
+    p.add_argument("--language", choices=("en", "zh"), default="en", help="tokenizer language")
+    p.add_argument("--dim", type=int, default=300, help="vector size")
+    p.add_argument("--window", type=int, default=5, help="context window")
+    p.add_argument("--min-count", type=int, default=2, help="ignore rarer tokens")
+    p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
+    p.add_argument("--workers", type=int, default=2, help="worker threads")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.set_defaults(func=cmd_pretrain_embeddings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_tensorflow()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from lem_keras.data.readers import DataFormatError
+
+    try:
+        return args.func(args)
+    except (CLIError, DataFormatError, FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as error:
+        print(f"lem-keras: error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"lem-keras: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""The training recipe: text pipeline → LEM → paper's schedule → dev thresholds → artefacts.
+
+One place for what the CLI, the benchmarks, the tuner and the notebooks all do, so that a
+model trained by any of them is the same model. The layout of a model directory:
+
+    DIR/model.keras      the LatentEmotionMemory (thresholds included), `.keras` format
+    DIR/pipeline.json    the fitted text pipeline (vocabularies, language, lengths)
+    DIR/config.json      the TrainConfig that produced it
+    DIR/metrics.json     dev metrics at the calibrated thresholds
+    DIR/logs/            TensorBoard logs
+    DIR/backup/          BackupAndRestore state while training runs (removed at the end)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIG_NAMES = ("demo", "semeval", "ren-cecps")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every choice that shapes a trained model; saved beside it as ``config.json``."""
+
+    language: str = "en"
+    segmentation: str = "auto"
+    # Text pipeline.
+    max_length: int = 50
+    max_tokens: int = 30000
+    min_token_count: int = 1
+    ebow_max_size: int = 2000
+    lexicons: list[str] = dataclasses.field(default_factory=list)
+    stopwords: str | None = None
+    embeddings: str | None = None
+    trainable_embeddings: bool = True
+    # Architecture (names follow docs/architecture.md).
+    embedding_dim: int = 300
+    hops: int = 3
+    latent_hidden: int = 128
+    led_dim: int = 64
+    ef_dim: int = 64
+    le_dim: int = 64
+    attention_dim: int = 32
+    gru_units: int = 64
+    dropout: float = 0.1
+    word_dropout: float = 0.2
+    use_wled: bool = True
+    use_rle: bool = True
+    # Optimisation and the paper's schedule.
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    latent_learning_rate: float = 1e-3
+    epochs: int = 30
+    pretrain_epochs: int = 5
+    latent_epochs: int = 1
+    plateau_patience: int = 2
+    kl_anneal_epochs: int = 5
+    early_stopping_patience: int = 5
+    monitor: str = "val_micro_f1"
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def named_config(name: str) -> TrainConfig:
+    """The shipped configuration for a dataset (``demo``, ``semeval``, ``ren-cecps``)."""
+    if name not in CONFIG_NAMES:
+        raise ValueError(f"no shipped configuration {name!r}; choose one of {', '.join(CONFIG_NAMES)}")
+    text = resources.files("lem_keras").joinpath("configs", f"{name}.json").read_text("utf-8")
+    return TrainConfig.from_dict(json.loads(text))
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: Any
+    pipeline: Any
+    history: dict[str, list[float]]
+    dev_metrics: dict[str, float]
+    thresholds: np.ndarray
+    seconds: float
+    best_epoch: int | None = None
+
+
+def _seed_everything(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def fit_pipeline(config: TrainConfig, train):
+    """Fit the text pipeline (token and eBoW vocabularies) on the training split."""
+    from lem_keras.data.ebow import load_stopwords
+    from lem_keras.data.featurizer import TextPipeline
+
+    stopwords = load_stopwords(config.stopwords) if config.stopwords else None
+    pipeline = TextPipeline()
+    pipeline.fit(
+        train.texts,
+        train.labels,
+        language=config.language,
+        lexicon_paths=config.lexicons or None,
+        stopwords=stopwords,
+        max_tokens=config.max_tokens,
+        max_length=config.max_length,
+        ebow_max_size=config.ebow_max_size,
+        segmentation=config.segmentation,
+    )
+    return pipeline
+
+
+def build_model(config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None):
+    """A compiled LatentEmotionMemory sized for ``pipeline``."""
+    import keras
+
+    from lem_keras import metrics as lem_metrics
+    from lem_keras.model import LatentEmotionMemory
+
+    model = LatentEmotionMemory(
+        num_emotions=len(emotion_names),
+        ebow_size=len(pipeline.ebow_vocabulary),
+        vocab_size=len(pipeline.token_vocabulary),
+        embedding_dim=config.embedding_dim,
+        hops=config.hops,
+        latent_hidden=config.latent_hidden,
+        led_dim=config.led_dim,
+        ef_dim=config.ef_dim,
+        le_dim=config.le_dim,
+        attention_dim=config.attention_dim,
+        gru_units=config.gru_units,
+        dropout=config.dropout,
+        word_dropout=config.word_dropout,
+        use_wled=config.use_wled,
+        use_rle=config.use_rle,
+        emotion_names=list(emotion_names),
+        embedding_matrix=embedding_matrix,
+        trainable_embeddings=config.trainable_embeddings,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        latent_optimizer=keras.optimizers.Adam(config.latent_learning_rate),
+        metrics=[lem_metrics.MicroF1(), lem_metrics.MacroF1(), lem_metrics.JaccardAccuracy()],
+    )
+    return model
+
+
+def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
+    """The initial token embedding from ``config.embeddings`` (None: random initialisation)."""
+    if not config.embeddings:
+        return None
+    from lem_keras.data.embeddings import build_embedding_matrix, load_word_vectors
+
+    vectors = load_word_vectors(config.embeddings)
+    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
+    if matrix.shape[1] != config.embedding_dim:
+        log(f"embedding_dim set to {matrix.shape[1]} to match {config.embeddings}")
+        config.embedding_dim = int(matrix.shape[1])
+    log(f"word vectors {config.embeddings}: coverage {coverage:.1%} of the token vocabulary")
+    return matrix
+
+
+def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """Per-emotion probabilities (N, K) for raw texts."""
+    if len(texts) == 0:
+        return np.zeros((0, model.num_emotions), dtype="float32")
+    features = pipeline.transform(list(texts))
+    return np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
+
+
+def train(
+    config: TrainConfig,
+    train_data,
+    dev_data,
+    out_dir: str | Path | None = None,
+    verbose: int | str = "auto",
+    extra_callbacks: list | None = None,
+    log=print,
+    strategy=None,
+) -> TrainResult:
+    """Train LEM with the paper's schedule, select on dev, calibrate thresholds on dev.
+
+    With ``out_dir`` the run is resumable (``keras.callbacks.BackupAndRestore`` in
+    ``out_dir/backup``), logs to TensorBoard in ``out_dir/logs`` and ends by writing the
+    artefacts listed in this module's docstring. With ``strategy`` (a ``tf.distribute``
+    strategy) the model is built in its scope and ``fit`` distributes the batches.
+    """
+    import keras
+
+    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
+    from lem_keras.data.featurizer import make_tf_dataset
+    from lem_keras.metrics import calibrate_thresholds, multilabel_report
+
+    if list(train_data.emotion_names) != list(dev_data.emotion_names):
+        raise ValueError(
+            f"train and dev emotions differ: {train_data.emotion_names} vs {dev_data.emotion_names}"
+        )
+    start = time.perf_counter()
+    _seed_everything(config.seed)
+    pipeline = fit_pipeline(config, train_data)
+    log(
+        f"text pipeline: {len(pipeline.token_vocabulary)} tokens, "
+        f"{len(pipeline.ebow_vocabulary)} eBoW words, max_length {pipeline.max_length}"
+    )
+    matrix = embedding_matrix_for(config, pipeline, log=log)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_model(config, pipeline, list(train_data.emotion_names), matrix)
+
+    train_ds = make_tf_dataset(
+        pipeline, train_data.texts, train_data.labels, batch_size=config.batch_size, shuffle=True, seed=config.seed
+    )
+    dev_ds = make_tf_dataset(pipeline, dev_data.texts, dev_data.labels, batch_size=256)
+
+    callbacks = [
+        AlternatingSchedule(
+            pretrain_epochs=config.pretrain_epochs,
+            latent_epochs=config.latent_epochs,
+            plateau_patience=config.plateau_patience,
+            kl_anneal_epochs=config.kl_anneal_epochs,
+        ),
+        PhaseAwareEarlyStopping(
+            monitor=config.monitor,
+            mode="min" if "loss" in config.monitor else "max",
+            patience=config.early_stopping_patience,
+            restore_best_weights=True,
+        ),
+    ]
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.BackupAndRestore(str(out / "backup")))
+        callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
+    callbacks.extend(extra_callbacks or [])
+
+    history = model.fit(
+        train_ds, validation_data=dev_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose
+    )
+    dev_scores = predict_scores(model, pipeline, dev_data.texts)
+    thresholds = calibrate_thresholds(dev_data.labels, dev_scores)
+    model.set_thresholds(thresholds)
+    dev_metrics = multilabel_report(dev_data.labels, dev_scores, thresholds)
+    seconds = time.perf_counter() - start
+    stopper = callbacks[1]
+    best_epoch = getattr(stopper, "best_epoch", None)
+    result = TrainResult(
+        model=model,
+        pipeline=pipeline,
+        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        dev_metrics=dev_metrics,
+        thresholds=np.asarray(thresholds),
+        seconds=seconds,
+        best_epoch=best_epoch,
+    )
+    if out_dir is not None:
+        save_artifacts(out_dir, result, config)
+    return result
+
+
+def save_artifacts(out_dir: str | Path, result: TrainResult, config: TrainConfig) -> None:
+    """Write model, pipeline, config and dev metrics into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result.model.save(out / "model.keras")
+    result.pipeline.save(out)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    metrics = dict(result.dev_metrics)
+    metrics["thresholds"] = [float(t) for t in result.thresholds]
+    metrics["train_seconds"] = round(result.seconds, 1)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
+def load_artifacts(model_dir: str | Path):
+    """``(model, pipeline)`` from a directory written by :func:`train`."""
+    import keras
+
+    from lem_keras.data.featurizer import TextPipeline
+
+    directory = Path(model_dir)
+    model_path = directory / "model.keras"
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path}: no trained model here (train one with `lem-keras train --out DIR`)")
+    import lem_keras.model  # noqa: F401  (registers the custom layers before loading)
+
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    pipeline = TextPipeline.load(directory)
+    return model, pipeline
+
+
+def mirrored_strategy(cpu_devices: int = 2):
+    """A ``tf.distribute.MirroredStrategy`` over the local GPUs, or over CPU replicas.
+
+    Without GPUs the CPU is split into ``cpu_devices`` logical devices, which must happen
+    before TensorFlow first touches the device (so call this early in the process).
+    """
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.list_logical_devices("CPU")) < cpu_devices:
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)]
+            )
+        except RuntimeError as error:
+            raise RuntimeError(
+                "MirroredStrategy on CPU needs the CPU split into logical devices before "
+                "TensorFlow initialises; call mirrored_strategy() first thing"
+            ) from error
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:cpu_devices]
+    return tf.distribute.MirroredStrategy(devices=devices)
