@@ -208,6 +208,18 @@ def cmd_pretrain_embeddings(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from lem_keras.explain import explain_text, plot_explanation
+    from lem_keras.training import load_artifacts
+
+    model, pipeline = load_artifacts(args.model)
+    explanation = explain_text(model, pipeline, args.text)
+    if args.png:
+        explanation["png"] = str(plot_explanation(explanation, args.png))
+    print(json.dumps(explanation, ensure_ascii=False, indent=2))
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -306,6 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="worker threads")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.set_defaults(func=cmd_pretrain_embeddings)
+
+    p = sub.add_parser("explain", help="latent distribution and memory attention for one text",
+                       description="Print, as JSON, the latent emotion distribution Z, each emotion's "
+                       "memory attention over the tokens, the probabilities and the predicted set for one "
+                       "text, and draw them (bars for Z, a heat map for attention) into a PNG.")
+    p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
+    p.add_argument("text", help="the text to explain")
+    p.add_argument("--png", default="explanation.png", metavar="FILE",
+                   help="where to draw the figure (default explanation.png; empty string: no figure)")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

@@ -1,0 +1,117 @@
+"""What LEM looked at: the latent distribution Z and each emotion's memory attention.
+
+- :func:`explain_text` — for one sentence, the paper's Figure 4 as data: Z per emotion,
+  each emotion's attention over the tokens (last hop), the probabilities and the
+  predicted set; :func:`plot_explanation` draws it (bars for Z, a heat map for attention).
+- :func:`emotion_keywords` — the paper's Table 7: for every emotion, the tokens most often
+  among the top-3 attended tokens of a sentence, counted over a corpus.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+SPECIAL_TOKENS = ("", "[UNK]")
+
+
+def _details(model, pipeline, texts: list[str], batch_size: int = 256) -> dict[str, np.ndarray]:
+    features = pipeline.transform(list(texts))
+    outputs: dict[str, list[np.ndarray]] = {}
+    total = len(texts)
+    for start in range(0, total, batch_size):
+        batch = {key: value[start : start + batch_size] for key, value in features.items()}
+        details = model(batch, training=False, return_details=True)
+        for key in ("probabilities", "latent_distribution", "attention"):
+            outputs.setdefault(key, []).append(np.asarray(details[key]))
+    result = {key: np.concatenate(parts, axis=0) for key, parts in outputs.items()}
+    result["tokens"] = features["tokens"]
+    return result
+
+
+def _token_strings(pipeline, token_ids: np.ndarray) -> list[str]:
+    vocabulary = pipeline.token_vocabulary
+    return [vocabulary[int(i)] if int(i) < len(vocabulary) else "[UNK]" for i in token_ids if int(i) != 0]
+
+
+def explain_text(model, pipeline, text: str) -> dict:
+    """Z, per-emotion token attention, probabilities and predicted emotions for ``text``.
+
+    Tokens are the model's own (after normalisation and vocabulary lookup; unknown words
+    show as ``[UNK]``), so the attention weights line up with them one to one.
+    """
+    details = _details(model, pipeline, [text])
+    names = list(model.emotion_names)
+    tokens = _token_strings(pipeline, details["tokens"][0])
+    probabilities = details["probabilities"][0]
+    thresholds = np.asarray(model.get_thresholds())
+    attention = details["attention"][0][:, : len(tokens)]
+    return {
+        "text": text,
+        "tokens": tokens,
+        "latent_distribution": {n: float(z) for n, z in zip(names, details["latent_distribution"][0])},
+        "probabilities": {n: float(p) for n, p in zip(names, probabilities)},
+        "emotions": [n for n, p, t in zip(names, probabilities, thresholds) if p >= t],
+        "attention": {n: [float(a) for a in row] for n, row in zip(names, attention)},
+    }
+
+
+def plot_explanation(explanation: dict, path: str | Path) -> Path:
+    """Draw Z as bars and the attention as an emotions × tokens heat map into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(explanation["latent_distribution"])
+    z = [explanation["latent_distribution"][n] for n in names]
+    tokens = explanation["tokens"] or ["(no tokens)"]
+    heat = np.array([explanation["attention"][n] or [0.0] for n in names])
+    width = min(4 + 0.45 * len(tokens), 40)
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(4 + width, 0.45 * len(names) + 2), gridspec_kw={"width_ratios": [4, width]}
+    )
+    predicted = set(explanation["emotions"])
+    colors = ["tab:red" if n in predicted else "tab:gray" for n in names]
+    left.barh(range(len(names)), z, color=colors)
+    left.set_yticks(range(len(names)), names)
+    left.invert_yaxis()
+    left.set_xlabel("latent Z")
+    left.set_title("latent emotion distribution")
+    image = right.imshow(heat, aspect="auto", cmap="Reds", vmin=0.0)
+    right.set_yticks(range(len(names)), names)
+    right.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right")
+    right.set_title("memory attention (last hop)")
+    fig.colorbar(image, ax=right, fraction=0.03)
+    fig.suptitle(explanation["text"][:120])
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def emotion_keywords(
+    model, pipeline, texts: list[str], per_sentence: int = 3, top: int = 10, skip=SPECIAL_TOKENS
+) -> dict[str, list[tuple[str, int]]]:
+    """Table 7: each emotion's ``top`` tokens by how often they are among a sentence's
+    ``per_sentence`` most attended tokens (last hop), over ``texts``."""
+    details = _details(model, pipeline, texts)
+    names = list(model.emotion_names)
+    vocabulary = pipeline.token_vocabulary
+    counters = [Counter() for _ in names]
+    for token_ids, attention in zip(details["tokens"], details["attention"]):
+        length = int(np.count_nonzero(token_ids))
+        if length == 0:
+            continue
+        for k in range(len(names)):
+            order = np.argsort(-attention[k, :length], kind="stable")[:per_sentence]
+            for position in order:
+                token_id = int(token_ids[position])
+                word = vocabulary[token_id] if token_id < len(vocabulary) else "[UNK]"
+                if word not in skip:
+                    counters[k][word] += 1
+    return {name: counter.most_common(top) for name, counter in zip(names, counters)}
