@@ -220,6 +220,16 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from lem_keras.export import export_saved_model
+    from lem_keras.training import load_artifacts
+
+    model, pipeline = load_artifacts(args.model)
+    target = export_saved_model(model, pipeline, args.out, version=args.version)
+    print(f"SavedModel written to {target} (signature serving_default: raw strings in)", file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -328,6 +338,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", default="explanation.png", metavar="FILE",
                    help="where to draw the figure (default explanation.png; empty string: no figure)")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("export", help="write a TensorFlow Serving SavedModel (raw strings in)",
+                       description="Export a trained model with its whole text pipeline in the graph as a "
+                       "SavedModel in TF Serving's layout OUT/VERSION/. Signature serving_default takes a "
+                       "batch of UTF-8 strings (Chinese: pre-segmented) and returns probabilities, the "
+                       "multi-hot predicted emotions and the latent distribution Z.")
+    p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
+    p.add_argument("--out", required=True, metavar="DIR", help="model base path, e.g. saved_models/NAME")
+    p.add_argument("--version", type=int, default=1, help="model version subdirectory (default 1)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
@@ -342,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CLIError, DataFormatError, FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as error:
+    except (CLIError, DataFormatError, FileNotFoundError, FileExistsError, IsADirectoryError, UnicodeDecodeError) as error:
         print(f"lem-keras: error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:

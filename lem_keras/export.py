@@ -1,0 +1,82 @@
+"""SavedModel export for TensorFlow Serving: raw UTF-8 strings in, emotions out.
+
+The whole text pipeline (normalisation, tokenisation, vocabulary lookup, eBoW counts) is
+the :class:`~lem_keras.data.featurizer.TextFeaturizer` layer, pure TensorFlow ops, so the
+exported graph needs neither Python nor lem_keras at serving time. Export goes through
+Keras's own ``keras.export.ExportArchive``.
+
+Signature ``serving_default``:
+    input  ``texts``: tf.string (batch,)
+    output ``probabilities`` float32 (batch, K), ``emotions`` int32 (batch, K) — multi-hot at
+    the model's calibrated thresholds — and ``latent_distribution`` float32 (batch, K).
+
+Chinese models take pre-segmented text (tokens separated by spaces); clients segment raw
+text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as `lem-keras
+predict` does.
+
+Layout: ``OUT/1/`` is the SavedModel (``OUT`` is TF Serving's model base path), and
+``OUT/1/assets.extra/emotions.json`` lists the emotion names in output order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SIGNATURE = "serving_default"
+
+
+def serving_function(model, featurizer):
+    """The serving computation: strings (B,) -> dict of outputs. Traced by the exporter."""
+    from keras import ops
+
+    def serve(texts):
+        features = featurizer(texts)
+        details = model(features, training=False, return_details=True)
+        probabilities = details["probabilities"]
+        emotions = ops.cast(ops.greater_equal(probabilities, model.thresholds), "int32")
+        return {
+            "probabilities": probabilities,
+            "emotions": emotions,
+            "latent_distribution": details["latent_distribution"],
+        }
+
+    return serve
+
+
+def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Path:
+    """Write ``out/<version>/`` as a TF Serving SavedModel; returns that directory."""
+    import keras
+    import tensorflow as tf
+
+    target = Path(out) / str(version)
+    if target.exists() and any(target.iterdir()):
+        raise FileExistsError(f"{target}: already holds a model version; choose another --out or --version")
+    featurizer = pipeline.featurizer
+    archive = keras.export.ExportArchive()
+    archive.track(featurizer)
+    archive.track(model)
+    archive.add_endpoint(
+        name=SIGNATURE,
+        fn=serving_function(model, featurizer),
+        input_signature=[tf.TensorSpec(shape=(None,), dtype=tf.string, name="texts")],
+    )
+    archive.write_out(str(target), verbose=False)
+    extra = target / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    (extra / "emotions.json").write_text(
+        json.dumps(
+            {
+                "emotions": list(model.emotion_names),
+                "thresholds": [float(t) for t in model.get_thresholds()],
+                "language": pipeline.language,
+                "input": "pre-segmented text (tokens separated by spaces)" if pipeline.language == "zh"
+                else "raw text",
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return target
