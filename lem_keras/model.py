@@ -1,0 +1,425 @@
+"""The Latent Emotion Memory network (Fei et al., AAAI 2020) as a subclassed Keras model.
+
+The training loop needs ``tf.GradientTape``: this module runs on the TensorFlow backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from lem_keras.layers import (
+    EmotionMemoryHop,
+    EmotionSequenceClassifier,
+    LatentEmotionModule,
+    MaskedLatentEmbedding,
+)
+
+PHASES = ("latent", "joint")
+
+
+@keras.saving.register_keras_serializable(package="lem_keras")
+class LatentEmotionMemory(keras.Model):
+    """Latent Emotion Memory network for multi-label emotion classification.
+
+    A VAE over the emotion bag-of-words infers the latent emotion distribution Z
+    (eqs. 1-6); K private memory modules attend over the tokens guided by Z (eqs. 7-14);
+    a BiGRU over the emotion axis predicts each emotion (eqs. 15-16). Training alternates
+    a *latent* phase (eq. 6 only, only the latent module moves, with ``latent_optimizer``)
+    and a *joint* phase (eq. 6 + eq. 17, everything moves, with ``optimizer``); see
+    ``set_phase`` and ``lem_keras.callbacks.AlternatingSchedule``.
+
+    Args:
+        num_emotions: K.
+        ebow_size: V, size of the eBoW vocabulary.
+        vocab_size: size of the token vocabulary (index 0 = padding).
+        embedding_dim: E, token embedding size.
+        hops: H, number of memory hops.
+        emotion_names: optional K names (kept in the config).
+        use_wled: concatenate ``z_k W_led,k`` in eq. 15 (False = the paper's LEM-Wled).
+        use_rle: use R^le in eq. 8's attention (False = the paper's LEM-Rle).
+        latent_hidden_dim: encoder width of the latent module.
+        latent_embedding_dim: E_led.
+        feature_embedding_dim: E_ef.
+        emotion_query_dim: size of R^le_k.
+        attention_dim: hidden size of eq. 8's additive attention.
+        gru_units: units per direction of the emotion-axis BiGRU.
+        word_dropout: eBoW word dropout of the encoder input.
+        embedding_dropout: dropout on the token embeddings.
+        classifier_dropout: dropout before and after the emotion BiGRU.
+        embedding_initializer: initializer of the token embedding.
+        trainable_embeddings: whether the token embedding is trained.
+        embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
+            stored in the config (the saved weights carry it).
+        seed: optional seed of the stochastic layers.
+
+    Call arguments:
+        inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
+        training: Python bool.
+        return_details: if true, return a dict with ``probabilities`` (batch, K),
+            ``latent_distribution`` (batch, K) and ``attention`` (batch, K, L) (last hop's
+            input attention) instead of the probabilities alone.
+
+    Example:
+    >>> import numpy as np
+    >>> model = LatentEmotionMemory(num_emotions=3, ebow_size=20, vocab_size=50,
+    ...                             embedding_dim=8, hops=2, latent_hidden_dim=8)
+    >>> x = {"tokens": np.array([[3, 4, 0]]), "ebow": np.ones((1, 20), "float32") / 20}
+    >>> model(x).shape
+    (1, 3)
+
+    References:
+        Fei, Zhang, Ren, Ji. Latent Emotion Memory for Multi-Label Emotion
+        Classification. AAAI 2020. Equations 1-17.
+    """
+
+    def __init__(
+        self,
+        num_emotions: int,
+        ebow_size: int,
+        vocab_size: int,
+        embedding_dim: int = 300,
+        hops: int = 3,
+        emotion_names: Sequence[str] | None = None,
+        use_wled: bool = True,
+        use_rle: bool = True,
+        latent_hidden_dim: int = 300,
+        latent_embedding_dim: int = 100,
+        feature_embedding_dim: int = 100,
+        emotion_query_dim: int = 100,
+        attention_dim: int = 64,
+        gru_units: int = 128,
+        word_dropout: float = 0.1,
+        embedding_dropout: float = 0.01,
+        classifier_dropout: float = 0.01,
+        embedding_initializer="uniform",
+        trainable_embeddings: bool = True,
+        embedding_matrix: np.ndarray | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if emotion_names is not None and len(emotion_names) != num_emotions:
+            raise ValueError(f"emotion_names has {len(emotion_names)} names for {num_emotions} emotions.")
+        if hops < 1:
+            raise ValueError(f"hops must be >= 1, got {hops}.")
+        self.num_emotions = int(num_emotions)
+        self.ebow_size = int(ebow_size)
+        self.vocab_size = int(vocab_size)
+        self.embedding_dim = int(embedding_dim)
+        self.hops = int(hops)
+        self.emotion_names = list(emotion_names) if emotion_names is not None else None
+        self.use_wled = bool(use_wled)
+        self.use_rle = bool(use_rle)
+        self.latent_hidden_dim = int(latent_hidden_dim)
+        self.latent_embedding_dim = int(latent_embedding_dim)
+        self.feature_embedding_dim = int(feature_embedding_dim)
+        self.emotion_query_dim = int(emotion_query_dim)
+        self.attention_dim = int(attention_dim)
+        self.gru_units = int(gru_units)
+        self.word_dropout = float(word_dropout)
+        self.embedding_dropout = float(embedding_dropout)
+        self.classifier_dropout = float(classifier_dropout)
+        self.embedding_initializer = keras.initializers.get(embedding_initializer)
+        self.trainable_embeddings = bool(trainable_embeddings)
+        self.seed = seed
+
+        policy = self.dtype_policy
+        self.token_embedding = keras.layers.Embedding(
+            vocab_size,
+            embedding_dim,
+            embeddings_initializer=self.embedding_initializer,
+            trainable=trainable_embeddings,
+            name="token_embedding",
+            dtype=policy,
+        )
+        self.token_dropout = keras.layers.Dropout(embedding_dropout, seed=seed, dtype=policy)
+        self.latent_module = LatentEmotionModule(
+            num_emotions,
+            hidden_dim=latent_hidden_dim,
+            latent_embedding_dim=latent_embedding_dim,
+            feature_embedding_dim=feature_embedding_dim,
+            word_dropout=word_dropout,
+            seed=seed,
+            name="latent_module",
+            dtype=policy,
+        )
+        self.latent_embedding_layer = MaskedLatentEmbedding(emotion_query_dim, name="masked_latent_embedding",
+                                                            dtype=policy)
+        self.memory_hops = [
+            EmotionMemoryHop(attention_dim, use_emotion_query=use_rle, name=f"memory_hop_{h + 1}", dtype=policy)
+            for h in range(self.hops)
+        ]
+        self.emotion_classifier = EmotionSequenceClassifier(gru_units, dropout=classifier_dropout,
+                                                            name="emotion_classifier", dtype=policy)
+        self._build_all()
+        self.thresholds = self.add_weight(
+            shape=(num_emotions,), initializer=keras.initializers.Constant(0.5), trainable=False,
+            name="thresholds", dtype="float32",
+        )
+        # [phase (0 latent / 1 joint), epochs in phase, best monitored value, epochs without
+        # improvement, pre-training done]: AlternatingSchedule's state, kept in the model so
+        # that BackupAndRestore restores it with the weights.
+        self.schedule_state = self.add_weight(
+            shape=(5,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
+        )
+        if embedding_matrix is not None:
+            matrix = np.asarray(embedding_matrix)
+            if matrix.shape != (vocab_size, embedding_dim):
+                raise ValueError(
+                    f"embedding_matrix has shape {matrix.shape}, expected {(vocab_size, embedding_dim)}."
+                )
+            self.token_embedding.embeddings.assign(matrix.astype(self.token_embedding.embeddings.dtype))
+
+        self._phase = "joint"
+        self.latent_optimizer = None
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.classification_tracker = keras.metrics.Mean(name="classification_loss")
+        self.total_tracker = keras.metrics.Mean(name="loss")
+
+    # ------------------------------------------------------------------ building
+    def _build_all(self) -> None:
+        # Every dimension is known from the constructor, so build eagerly: both optimizers
+        # can then be built in compile(), before any step runs.
+        k, e = self.num_emotions, self.embedding_dim
+        self.token_embedding.build((None, None))
+        self.latent_module.build((None, self.ebow_size))
+        w_led_shape = (k, self.latent_embedding_dim)
+        self.latent_embedding_layer.build((None, k), w_led_shape)
+        for hop in self.memory_hops:
+            hop.build((None, None, e), (None, None), (None, k, e), (None, k, self.emotion_query_dim),
+                      (self.ebow_size, self.feature_embedding_dim))
+        feature_dim = e + (self.latent_embedding_dim if self.use_wled else 0)
+        self.emotion_classifier.build((None, k, feature_dim))
+        self.built = True
+
+    def build(self, input_shape=None):
+        if not self.built:
+            self._build_all()
+
+    # ------------------------------------------------------------------ forward
+    def _classify(self, inputs, latent: dict, training: bool):
+        tokens = inputs["tokens"]
+        token_mask = ops.not_equal(tokens, 0)
+        token_states = self.token_dropout(self.token_embedding(tokens), training=training)
+        z = latent["latent_distribution"]
+        queries, scaled_rows = self.latent_embedding_layer(z, self.latent_module.latent_embedding)
+        context = ops.zeros(
+            (ops.shape(tokens)[0], self.num_emotions, self.embedding_dim), dtype=token_states.dtype
+        )
+        for hop in self.memory_hops:
+            hop_out = hop(token_states, token_mask, context, queries, self.latent_module.feature_embedding)
+            context = hop_out["context"]
+        features = hop_out["input_summary"] + hop_out["memory_read"]
+        if self.use_wled:
+            features = ops.concatenate([features, ops.cast(scaled_rows, features.dtype)], axis=-1)
+        probabilities = self.emotion_classifier(features, training=training)
+        return probabilities, hop_out["input_attention"]
+
+    def call(self, inputs, training=None, return_details: bool = False):
+        latent = self.latent_module(inputs["ebow"], training=training)
+        probabilities, attention = self._classify(inputs, latent, training=training)
+        if return_details:
+            return {
+                "probabilities": probabilities,
+                "latent_distribution": latent["latent_distribution"],
+                "attention": attention,
+            }
+        return probabilities
+
+    def compute_output_spec(self, inputs, training=None, return_details: bool = False):
+        batch = inputs["tokens"].shape[0]
+        probabilities = keras.KerasTensor((batch, self.num_emotions), self.compute_dtype)
+        if not return_details:
+            return probabilities
+        return {
+            "probabilities": probabilities,
+            "latent_distribution": keras.KerasTensor((batch, self.num_emotions), self.compute_dtype),
+            "attention": keras.KerasTensor((batch, self.num_emotions, inputs["tokens"].shape[1]),
+                                           self.compute_dtype),
+        }
+
+    # ------------------------------------------------------------------ phases
+    @property
+    def phase(self) -> str:
+        """The training phase, ``"latent"`` or ``"joint"``."""
+        return self._phase
+
+    def set_phase(self, phase: str) -> None:
+        """Switch between the latent-only and the joint training phase.
+
+        Each phase traces its own train/test graph; switching drops the cached ones.
+        """
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES}, got {phase!r}.")
+        if phase == self._phase:
+            return
+        self._phase = phase
+        self.train_function = None
+        self.test_function = None
+        self.make_train_function_if_compiled()
+
+    def make_train_function_if_compiled(self) -> None:
+        if getattr(self, "compiled", False):
+            self.make_train_function(force=True)
+            self.make_test_function(force=True)
+
+    @property
+    def latent_variables(self) -> list:
+        """Trainable variables of the latent module (moved in both phases)."""
+        return list(self.latent_module.trainable_variables)
+
+    @property
+    def classifier_variables(self) -> list:
+        """Trainable variables outside the latent module (moved only in the joint phase)."""
+        latent_ids = {id(v) for v in self.latent_module.trainable_variables}
+        return [v for v in self.trainable_variables if id(v) not in latent_ids]
+
+    # ------------------------------------------------------------------ thresholds
+    def set_thresholds(self, thresholds) -> None:
+        """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
+        values = np.broadcast_to(np.asarray(thresholds, dtype="float32"), (self.num_emotions,))
+        self.thresholds.assign(values)
+
+    def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
+        """Binary predictions (N, K) using the stored thresholds."""
+        scores = self.predict(inputs, batch_size=batch_size, verbose=0)
+        return (scores >= ops.convert_to_numpy(self.thresholds)[None]).astype("int32")
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="adam", latent_optimizer=None, metrics=None, **kwargs):
+        """Configure training.
+
+        Args:
+            optimizer: optimizer of the joint phase (all trainable variables).
+            latent_optimizer: optimizer of the latent phase (latent module only);
+                defaults to Adam with learning rate 1e-3.
+            metrics: compiled metrics, evaluated on the probabilities.
+            **kwargs: passed to ``keras.Model.compile`` (``loss`` is not accepted: the
+                losses are the model's own, eqs. 6 and 17).
+        """
+        if kwargs.get("loss") is not None:
+            raise ValueError("LatentEmotionMemory computes its own losses; do not pass `loss`.")
+        kwargs.pop("loss", None)
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+        if latent_optimizer is None:
+            latent_optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        self.latent_optimizer = keras.optimizers.get(latent_optimizer)
+        # Build both now so that a latent step never creates state in the main optimizer.
+        self.optimizer.build(self.trainable_variables)
+        self.latent_optimizer.build(self.latent_variables)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config and self.latent_optimizer is not None:
+            config["latent_optimizer"] = keras.saving.serialize_keras_object(self.latent_optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        config.pop("loss", None)
+        self.compile(**config)
+
+    # ------------------------------------------------------------------ steps
+    def _latent_losses(self, latent: dict):
+        reconstruction = ops.mean(latent["reconstruction_loss"])
+        kl = ops.mean(latent["kl_loss"])
+        weight = ops.cast(self.latent_module.kl_weight, "float32")
+        return reconstruction, kl, reconstruction + weight * kl
+
+    @staticmethod
+    def _classification_loss(y, probabilities, sample_weight=None):
+        # Eq. 17: binary cross-entropy averaged over the K emotions.
+        y = ops.cast(y, "float32")
+        p = ops.clip(ops.cast(probabilities, "float32"), 1e-7, 1.0 - 1e-7)
+        per_example = -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
+        if sample_weight is not None:
+            w = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+            return ops.sum(per_example * w) / ops.maximum(ops.sum(w), 1e-9)
+        return ops.mean(per_example)
+
+    def _update_logs(self, x, y, probabilities, reconstruction, kl, classification, total, sample_weight):
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        self.classification_tracker.update_state(classification)
+        self.total_tracker.update_state(total)
+        logs = self.compute_metrics(x, y, probabilities, sample_weight=sample_weight)
+        logs = dict(logs)
+        logs["phase"] = ops.convert_to_tensor(1.0 if self._phase == "joint" else 0.0)
+        return logs
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if self._phase == "latent":
+            latent_vars = self.latent_variables
+            with tf.GradientTape() as tape:
+                latent = self.latent_module(x["ebow"], training=True)
+                reconstruction, kl, total = self._latent_losses(latent)
+            grads = tape.gradient(total, latent_vars)
+            self.latent_optimizer.apply(grads, latent_vars)
+            # Outside the tape and in inference mode: the classifier (dropout seeds
+            # included) is untouched; it only feeds the logged metrics.
+            probabilities, _ = self._classify(x, latent, training=False)
+            classification = self._classification_loss(y, probabilities, sample_weight)
+        else:
+            trainable = self.trainable_variables
+            with tf.GradientTape() as tape:
+                latent = self.latent_module(x["ebow"], training=True)
+                probabilities, _ = self._classify(x, latent, training=True)
+                reconstruction, kl, latent_total = self._latent_losses(latent)
+                classification = self._classification_loss(y, probabilities, sample_weight)
+                total = latent_total + classification
+            grads = tape.gradient(total, trainable)
+            self.optimizer.apply(grads, trainable)
+        return self._update_logs(x, y, probabilities, reconstruction, kl, classification, total, sample_weight)
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        latent = self.latent_module(x["ebow"], training=False)
+        probabilities, _ = self._classify(x, latent, training=False)
+        reconstruction, kl, total = self._latent_losses(latent)
+        classification = self._classification_loss(y, probabilities, sample_weight)
+        if self._phase == "joint":
+            total = total + classification
+        return self._update_logs(x, y, probabilities, reconstruction, kl, classification, total, sample_weight)
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        return {
+            "name": self.name,
+            "num_emotions": self.num_emotions,
+            "ebow_size": self.ebow_size,
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "hops": self.hops,
+            "emotion_names": self.emotion_names,
+            "use_wled": self.use_wled,
+            "use_rle": self.use_rle,
+            "latent_hidden_dim": self.latent_hidden_dim,
+            "latent_embedding_dim": self.latent_embedding_dim,
+            "feature_embedding_dim": self.feature_embedding_dim,
+            "emotion_query_dim": self.emotion_query_dim,
+            "attention_dim": self.attention_dim,
+            "gru_units": self.gru_units,
+            "word_dropout": self.word_dropout,
+            "embedding_dropout": self.embedding_dropout,
+            "classifier_dropout": self.classifier_dropout,
+            "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
+            "trainable_embeddings": self.trainable_embeddings,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["embedding_initializer"] = keras.initializers.deserialize(config["embedding_initializer"])
+        return cls(**config)
