@@ -1,0 +1,415 @@
+"""Strings to model inputs: the in-graph :class:`TextFeaturizer` and the
+Python-side :class:`TextPipeline` that fits its vocabularies."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords
+from lem_keras.data.ebow import select_ebow_vocabulary
+from lem_keras.data.text import segment_chinese, standardize, tokenize
+
+__all__ = ["PAD_TOKEN", "OOV_TOKEN", "TextFeaturizer", "TextPipeline", "make_tf_dataset"]
+
+#: Index 0 of ``token_vocabulary``: padding.
+PAD_TOKEN = ""
+#: Index 1 of ``token_vocabulary``: out-of-vocabulary.
+OOV_TOKEN = "[UNK]"
+PIPELINE_FILE = "pipeline.json"
+_FORMAT_VERSION = 1
+
+
+def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
+    vocabulary = list(vocabulary)
+    if vocabulary[:2] == [PAD_TOKEN, OOV_TOKEN]:
+        return vocabulary[2:]
+    if PAD_TOKEN in vocabulary or OOV_TOKEN in vocabulary:
+        raise ValueError("'' and '[UNK]' may only appear as the first two vocabulary entries")
+    return vocabulary
+
+
+@keras.saving.register_keras_serializable(package="lem_keras")
+class TextFeaturizer(keras.layers.Layer):
+    """Raw strings to the LEM inputs, with TensorFlow ops only.
+
+    Tokens come from a ``keras.layers.TextVectorization`` whose ``standardize``
+    is the registered :func:`~lem_keras.data.text.standardize_en` /
+    ``standardize_zh``; the eBoW from a ``keras.layers.StringLookup`` in count
+    mode, normalised so that each row sums to 1 (all zeros when no eBoW word
+    occurs). Chinese input must be pre-segmented (words separated by spaces).
+
+    Args:
+        language: ``"en"`` or ``"zh"``.
+        token_vocabulary: token list; index 0 is padding (``""``) and 1 is OOV
+            (``"[UNK]"``). They are added when missing.
+        ebow_vocabulary: the eBoW words (V of them).
+        max_length: length L of the token sequences (padded / truncated).
+
+    Call arguments:
+        inputs: string tensor ``(B,)`` (or ``(B, 1)``).
+
+    Returns:
+        ``{"tokens": int32 (B, L), "ebow": float32 (B, V)}``.
+
+    Example:
+        >>> f = TextFeaturizer("en", ["happy", "sad"], ["happy"], max_length=4)
+        >>> f(tf.constant(["So happy!!"]))["tokens"].numpy().tolist()
+        [[1, 2, 1, 1]]
+    """
+
+    def __init__(
+        self,
+        language: str,
+        token_vocabulary: Sequence[str],
+        ebow_vocabulary: Sequence[str],
+        max_length: int,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.language = language
+        self.max_length = int(max_length)
+        words = _strip_reserved(token_vocabulary)
+        self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
+        self.ebow_vocabulary = list(ebow_vocabulary)
+        self._standardize = standardize(language)
+        self.token_vectorizer = keras.layers.TextVectorization(
+            standardize=self._standardize,
+            split="whitespace",
+            output_mode="int",
+            output_sequence_length=self.max_length,
+            vocabulary=words or None,
+            name="token_vectorizer",
+        )
+        if not words:
+            # An empty vocabulary is legal (everything is OOV) but not accepted
+            # by TextVectorization's constructor.
+            self.token_vectorizer.set_vocabulary([OOV_TOKEN])
+        self.ebow_lookup = keras.layers.StringLookup(
+            vocabulary=self.ebow_vocabulary or None,
+            output_mode="count",
+            num_oov_indices=1,
+            name="ebow_lookup",
+        )
+        self._empty_ebow = not self.ebow_vocabulary
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (including padding and OOV)."""
+        return len(self.token_vocabulary)
+
+    @property
+    def ebow_size(self) -> int:
+        """Number of eBoW words, V."""
+        return len(self.ebow_vocabulary)
+
+    def build(self, input_shape):
+        # The lookup tables are created in __init__ from the fixed vocabularies.
+        self.built = True
+
+    def call(self, inputs):
+        strings = tf.reshape(tf.convert_to_tensor(inputs, dtype=tf.string), [-1])
+        tokens = tf.cast(self.token_vectorizer(strings), tf.int32)
+        batch = tf.shape(strings)[0]
+        if self._empty_ebow:
+            return {"tokens": tokens, "ebow": tf.zeros([batch, 0], tf.float32)}
+        words = tf.strings.split(self._standardize(strings))
+        # Padding with "" lands in the OOV column, which is dropped anyway.
+        dense = words.to_tensor(default_value="", shape=[None, None])
+        dense = tf.concat([dense, tf.fill([batch, 1], "")], axis=1)
+        counts = tf.cast(self.ebow_lookup(dense), tf.float32)[:, 1:]
+        totals = tf.reduce_sum(counts, axis=1, keepdims=True)
+        ebow = tf.math.divide_no_nan(counts, totals)
+        return {"tokens": tokens, "ebow": tf.reshape(ebow, [batch, self.ebow_size])}
+
+    def compute_output_spec(self, inputs):
+        batch = inputs.shape[0]
+        return {
+            "tokens": keras.KerasTensor((batch, self.max_length), dtype="int32"),
+            "ebow": keras.KerasTensor((batch, self.ebow_size), dtype="float32"),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "language": self.language,
+                "token_vocabulary": list(self.token_vocabulary),
+                "ebow_vocabulary": list(self.ebow_vocabulary),
+                "max_length": self.max_length,
+            }
+        )
+        return config
+
+
+def _resolve_stopwords(stopwords, language: str) -> set[str]:
+    if stopwords is None:
+        return set(ENGLISH_STOPWORDS) if language == "en" else set()
+    if isinstance(stopwords, (str, os.PathLike)):
+        return load_stopwords(stopwords)
+    return {str(w).lower() for w in stopwords}
+
+
+class TextPipeline:
+    """Fits the vocabularies and turns texts into LEM inputs.
+
+    Attributes:
+        language: ``"en"`` or ``"zh"``.
+        max_length: token sequence length L.
+        segmentation: Chinese segmentation mode used by :meth:`prepare`.
+        token_vocabulary: ``["", "[UNK]", ...]``, most frequent first.
+        ebow_vocabulary: the eBoW words.
+        emotion_names: the label names, when given to :meth:`fit`.
+        featurizer: the fitted :class:`TextFeaturizer` layer.
+        settings: the fit arguments, saved with the vocabularies.
+
+    Example:
+        >>> pipeline = TextPipeline().fit(texts, labels, language="en")
+        >>> features = pipeline.transform(["so happy today :)"])
+    """
+
+    def __init__(self):
+        self.language = "en"
+        self.max_length = 0
+        self.segmentation = "auto"
+        self.token_vocabulary: list[str] = []
+        self.ebow_vocabulary: list[str] = []
+        self.emotion_names: list[str] | None = None
+        self.settings: dict = {}
+        self.featurizer: TextFeaturizer | None = None
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray,
+        language: str = "en",
+        lexicon_paths: Iterable[str | os.PathLike] | None = None,
+        stopwords: Iterable[str] | str | os.PathLike | None = None,
+        max_tokens: int | None = None,
+        min_count: int = 2,
+        max_length: int | str = 50,
+        max_length_cap: int = 200,
+        ebow_max_size: int = 2000,
+        ebow_min_df: int = 2,
+        segmentation: str = "auto",
+        emotion_names: Sequence[str] | None = None,
+    ) -> TextPipeline:
+        """Build the token and eBoW vocabularies from training data.
+
+        Args:
+            texts: training texts (raw; Chinese raw or pre-segmented).
+            labels: ``(N, K)`` 0/1 labels (for the chi² eBoW selection).
+            language: ``"en"`` or ``"zh"``.
+            lexicon_paths: lexicon files (see ``load_lexicon``); their union
+                restricts the eBoW. ``None``: chi² selection.
+            stopwords: words or a stop-word file; ``None``: the built-in English
+                list for English, none for Chinese.
+            max_tokens: cap on the token vocabulary (excluding pad/OOV).
+            min_count: minimum count of a token to enter the vocabulary.
+            max_length: L, or ``"auto"`` for the 95th percentile of training
+                lengths, capped at ``max_length_cap``.
+            max_length_cap: upper bound for ``"auto"``.
+            ebow_max_size: maximum eBoW vocabulary size.
+            ebow_min_df: minimum document frequency of an eBoW word.
+            segmentation: Chinese segmentation mode (see ``segment_chinese``).
+            emotion_names: label names, stored with the pipeline.
+
+        Returns:
+            ``self``.
+        """
+        self.language = language
+        self.segmentation = segmentation
+        standardize(language)  # validates the language early
+        token_lists = tokenize(self.prepare(texts), language, segmentation="pre-segmented")
+        counts = Counter(t for tokens in token_lists for t in tokens)
+        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        words = [w for w in words if w not in (PAD_TOKEN, OOV_TOKEN)]
+        if max_tokens is not None:
+            words = words[:max_tokens]
+        if max_length == "auto":
+            lengths = [len(t) for t in token_lists] or [1]
+            max_length = int(min(max_length_cap, max(1, math.ceil(np.percentile(lengths, 95)))))
+        lexicon = None
+        if lexicon_paths:
+            lexicon = set()
+            for path in lexicon_paths:
+                lexicon |= load_lexicon(path)
+        self.ebow_vocabulary = select_ebow_vocabulary(
+            token_lists,
+            np.asarray(labels),
+            stopwords=_resolve_stopwords(stopwords, language),
+            lexicon=lexicon,
+            max_size=ebow_max_size,
+            min_df=ebow_min_df,
+        )
+        self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
+        self.max_length = int(max_length)
+        self.emotion_names = list(emotion_names) if emotion_names is not None else None
+        self.settings = {
+            "lexicon_paths": [str(p) for p in lexicon_paths or ()],
+            "stopwords": stopwords if isinstance(stopwords, (str, os.PathLike)) else None,
+            "max_tokens": max_tokens,
+            "min_count": min_count,
+            "ebow_max_size": ebow_max_size,
+            "ebow_min_df": ebow_min_df,
+        }
+        if isinstance(self.settings["stopwords"], os.PathLike):
+            self.settings["stopwords"] = str(self.settings["stopwords"])
+        self._build_featurizer()
+        return self
+
+    def _build_featurizer(self):
+        self.featurizer = TextFeaturizer(
+            self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length
+        )
+
+    def prepare(self, texts: Iterable[str]) -> list[str]:
+        """Python-side preparation before the in-graph featurizer.
+
+        Args:
+            texts: raw texts.
+
+        Returns:
+            Chinese: texts segmented with jieba (or left as they are when already
+            segmented, per ``segmentation``); English: the texts unchanged.
+        """
+        texts = list(texts)
+        if self.language == "zh":
+            return segment_chinese(texts, self.segmentation)
+        return texts
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
+        """The tokens the featurizer sees for each text (prepare + standardize).
+
+        Args:
+            texts: raw texts.
+
+        Returns:
+            One token list per text.
+        """
+        return tokenize(self.prepare(texts), self.language, segmentation="pre-segmented")
+
+    def transform(self, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
+        """Turn texts into model inputs.
+
+        Args:
+            texts: raw texts.
+            batch_size: texts per featurizer call.
+
+        Returns:
+            ``{"tokens": int32 (N, L), "ebow": float32 (N, V)}``.
+        """
+        if self.featurizer is None:
+            raise RuntimeError("call fit() or load() first")
+        prepared = self.prepare(texts)
+        tokens, ebow = [], []
+        for start in range(0, len(prepared), batch_size):
+            chunk = [t.encode("utf-8", "replace") for t in prepared[start : start + batch_size]]
+            out = self.featurizer(tf.constant(chunk, dtype=tf.string))
+            tokens.append(np.asarray(out["tokens"]))
+            ebow.append(np.asarray(out["ebow"]))
+        if not tokens:
+            return {
+                "tokens": np.zeros((0, self.max_length), np.int32),
+                "ebow": np.zeros((0, len(self.ebow_vocabulary)), np.float32),
+            }
+        return {"tokens": np.concatenate(tokens), "ebow": np.concatenate(ebow)}
+
+    def get_config(self) -> dict:
+        """All settings and vocabularies (what ``pipeline.json`` holds)."""
+        return {
+            "format_version": _FORMAT_VERSION,
+            "language": self.language,
+            "max_length": self.max_length,
+            "segmentation": self.segmentation,
+            "emotion_names": self.emotion_names,
+            "settings": self.settings,
+            "token_vocabulary": self.token_vocabulary,
+            "ebow_vocabulary": self.ebow_vocabulary,
+        }
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``pipeline.json`` (UTF-8) into ``directory`` (created if needed).
+
+        Args:
+            directory: target folder.
+
+        Returns:
+            The path of the written file.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / PIPELINE_FILE
+        path.write_text(json.dumps(self.get_config(), ensure_ascii=False, indent=1), "utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> TextPipeline:
+        """Read a pipeline written by :meth:`save`.
+
+        Args:
+            directory: the folder holding ``pipeline.json`` (or the file itself).
+
+        Returns:
+            The pipeline, featurizer included.
+        """
+        path = Path(directory)
+        if path.is_dir():
+            path = path / PIPELINE_FILE
+        config = json.loads(path.read_text("utf-8"))
+        pipeline = cls()
+        pipeline.language = config["language"]
+        pipeline.max_length = int(config["max_length"])
+        pipeline.segmentation = config.get("segmentation", "auto")
+        pipeline.emotion_names = config.get("emotion_names")
+        pipeline.settings = config.get("settings", {})
+        pipeline.token_vocabulary = list(config["token_vocabulary"])
+        pipeline.ebow_vocabulary = list(config["ebow_vocabulary"])
+        pipeline._build_featurizer()
+        return pipeline
+
+
+def make_tf_dataset(
+    pipeline: TextPipeline,
+    texts: Sequence[str],
+    labels: np.ndarray | None = None,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """A batched ``tf.data.Dataset`` for ``model.fit`` / ``evaluate`` / ``predict``.
+
+    Features are computed once up front (the featurizer is not in the loop).
+
+    Args:
+        pipeline: a fitted :class:`TextPipeline`.
+        texts: raw texts.
+        labels: optional ``(N, K)`` labels, yielded as float32.
+        batch_size: batch size.
+        shuffle: shuffle the examples each epoch.
+        seed: shuffle seed.
+
+    Returns:
+        A dataset of ``features`` or ``(features, labels)``, where ``features``
+        is ``{"tokens": int32 (B, L), "ebow": float32 (B, V)}``.
+    """
+    features = pipeline.transform(texts)
+    if labels is None:
+        dataset = tf.data.Dataset.from_tensor_slices(features)
+    else:
+        labels = np.asarray(labels, dtype=np.float32)
+        if labels.shape[0] != features["tokens"].shape[0]:
+            raise ValueError(f"{features['tokens'].shape[0]} texts but {labels.shape[0]} labels")
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels))
+    if shuffle:
+        buffer = max(1, features["tokens"].shape[0])
+        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,478 @@
+"""Readers for multi-label emotion datasets.
+
+Every reader returns a :class:`Dataset` and reports malformed input with a
+:class:`DataFormatError` whose message starts with ``file:line:``, so that a user
+can jump straight to the offending row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FORMATS",
+    "REN_CECPS_EMOTIONS",
+    "DataFormatError",
+    "Dataset",
+    "find_split_files",
+    "load_dataset",
+    "read_lines",
+    "read_ren_cecps",
+    "read_semeval",
+    "read_table",
+]
+
+#: Label order of the Ren-CECps ``label`` column.
+REN_CECPS_EMOTIONS = ("joy", "hate", "love", "sorrow", "anxiety", "surprise", "anger", "expect")
+#: Formats accepted by :func:`load_dataset`.
+FORMATS = ("semeval", "ren-cecps", "csv", "tsv", "jsonl")
+
+
+class DataFormatError(ValueError):
+    """A data file does not have the expected format.
+
+    Attributes:
+        path: the file, as given by the caller.
+        line: 1-based line number of the problem, or ``None`` for the whole file.
+        problem: what is wrong, without the location.
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int | None, problem: str):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class Dataset:
+    """Texts with their multi-hot emotion labels.
+
+    Attributes:
+        texts: one string per example.
+        labels: int array ``(N, K)`` of 0/1.
+        emotion_names: the K emotion names, in column order.
+        ids: one identifier per example.
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    emotion_names: list[str]
+    ids: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels, dtype=np.int32).reshape(len(self.texts), -1)
+        if not self.ids:
+            self.ids = [str(i) for i in range(len(self.texts))]
+        if self.labels.shape[1] != len(self.emotion_names):
+            raise ValueError(
+                f"labels have {self.labels.shape[1]} columns but there are "
+                f"{len(self.emotion_names)} emotion names"
+            )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _read_text(path: str | os.PathLike) -> str:
+    """Decode a whole file as UTF-8, naming the line of the first bad byte."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataFormatError(
+            path, line, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8"
+        ) from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DataFormatError(path, None, "the file is empty")
+    return text
+
+
+def _lines(text: str) -> list[str]:
+    # Not str.splitlines(): tweets may hold U+2028 or \x1c, which are not row ends.
+    lines = text.split("\n")
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _parse_binary(path, line: int, column: str, value: str) -> int:
+    value = value.strip()
+    if value in ("0", "1"):
+        return int(value)
+    if value in ("0.0", "1.0", "true", "false", "True", "False"):
+        return int(value in ("1.0", "true", "True"))
+    raise DataFormatError(path, line, f"label {column!r} is {value!r}, expected 0 or 1")
+
+
+def _no_rows(path) -> DataFormatError:
+    return DataFormatError(path, None, "the file has a header but no data rows")
+
+
+def read_semeval(path: str | os.PathLike) -> Dataset:
+    """Read a SemEval-2018 Task 1 E-c file (train, dev or test-gold).
+
+    Tab-separated with a header ``ID  Tweet  <emotion>...``; read with
+    ``csv.QUOTE_NONE`` because tweets contain unbalanced quotes.
+
+    Args:
+        path: the ``.txt`` file.
+
+    Returns:
+        A :class:`Dataset` whose emotion names are the header's label columns.
+
+    Raises:
+        DataFormatError: on a missing column, wrong field count, a label that is
+            not 0/1, invalid UTF-8 or an empty file.
+    """
+    lines = _lines(_read_text(path))
+    rows = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = [h.strip() for h in next(rows)]
+    for column in ("ID", "Tweet"):
+        if column not in header:
+            raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
+    id_index, text_index = header.index("ID"), header.index("Tweet")
+    label_indices = [i for i in range(len(header)) if i not in (id_index, text_index)]
+    if not label_indices:
+        raise DataFormatError(path, 1, "no emotion columns in the header")
+    names = [header[i] for i in label_indices]
+    texts, ids, labels = [], [], []
+    for line_number, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise DataFormatError(
+                path,
+                line_number,
+                f"expected {len(header)} tab-separated fields, found {len(row)}",
+            )
+        ids.append(row[id_index])
+        texts.append(row[text_index])
+        labels.append([_parse_binary(path, line_number, header[i], row[i]) for i in label_indices])
+    if not texts:
+        raise _no_rows(path)
+    return Dataset(texts, np.array(labels), names, ids)
+
+
+def read_ren_cecps(
+    path: str | os.PathLike, emotion_names: Sequence[str] = REN_CECPS_EMOTIONS
+) -> Dataset:
+    """Read a Ren-CECps CSV file (header ``Tweet,label``).
+
+    ``label`` holds ``|``-joined 0/1 values in the order of ``emotion_names``.
+    Texts are quoted by the CSV rules when they contain commas; an unquoted text
+    with commas is still read correctly, because the label is the last field.
+
+    Args:
+        path: the ``.csv`` file.
+        emotion_names: the label order (default: joy|hate|love|sorrow|anxiety|
+            surprise|anger|expect).
+
+    Returns:
+        A :class:`Dataset`; ids are the 1-based data row numbers.
+
+    Raises:
+        DataFormatError: on a missing column, a wrong number of label values, a
+            value that is not 0/1, invalid UTF-8 or an empty file.
+    """
+    emotion_names = list(emotion_names)
+    text = _read_text(path)
+    reader = csv.reader(_lines(text))
+    header = [h.strip() for h in next(reader)]
+    for column in ("Tweet", "label"):
+        if column not in header:
+            raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
+    if header != ["Tweet", "label"]:
+        raise DataFormatError(path, 1, f"expected the header 'Tweet,label', found {header}")
+    texts, labels = [], []
+    for row in reader:
+        line_number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2:
+            raise DataFormatError(path, line_number, "missing the 'label' field")
+        sentence, label = ",".join(row[:-1]), row[-1].strip()
+        values = label.split("|")
+        if len(values) != len(emotion_names):
+            raise DataFormatError(
+                path,
+                line_number,
+                f"label {label!r} has {len(values)} values, expected {len(emotion_names)} "
+                f"({'|'.join(emotion_names)})",
+            )
+        texts.append(sentence)
+        labels.append(
+            [_parse_binary(path, line_number, n, v) for n, v in zip(emotion_names, values)]
+        )
+    if not texts:
+        raise _no_rows(path)
+    return Dataset(texts, np.array(labels), emotion_names, [str(i + 1) for i in range(len(texts))])
+
+
+def _find_column(path, header: Sequence[str], wanted: str | None, candidates: Sequence[str]):
+    if wanted is not None:
+        if wanted not in header:
+            raise DataFormatError(path, 1, f"missing column {wanted!r} (header is {list(header)})")
+        return wanted
+    for name in candidates:
+        if name in header:
+            return name
+    return None
+
+
+def read_table(
+    path: str | os.PathLike,
+    format: str | None = None,
+    text_column: str | None = None,
+    label_columns: Sequence[str] | None = None,
+    labels_column: str | None = None,
+    label_delimiter: str = ";",
+    emotion_names: Sequence[str] | None = None,
+    id_column: str | None = None,
+) -> Dataset:
+    """Read a generic CSV, TSV or JSONL dataset.
+
+    Labels come either as one 0/1 column per emotion (``label_columns``; by
+    default every column but the text and id columns) or as one column holding a
+    delimited list of emotion names (``labels_column``, e.g. ``"joy;fear"``; used
+    by default when a column ``labels`` exists). In JSONL the list may also be a
+    JSON array.
+
+    Args:
+        path: the file.
+        format: ``"csv"``, ``"tsv"`` or ``"jsonl"``; default from the extension.
+        text_column: the text column; default the first of ``text``, ``Tweet``,
+            ``tweet``, ``sentence``.
+        label_columns: 0/1 columns, one per emotion, in the order wanted.
+        labels_column: column holding a delimited list of emotion names.
+        label_delimiter: delimiter inside ``labels_column``.
+        emotion_names: the allowed emotion names for ``labels_column`` (an
+            unknown name is an error); default: the sorted set of names seen.
+        id_column: identifier column; default ``id``/``ID`` when present.
+
+    Returns:
+        A :class:`Dataset`.
+
+    Raises:
+        DataFormatError: on a missing column, a value that is not 0/1, an
+            unknown emotion name, malformed JSON, invalid UTF-8 or an empty file.
+    """
+    path = Path(path)
+    format = format or _format_from_extension(path)
+    if format not in ("csv", "tsv", "jsonl"):
+        raise ValueError(f"read_table reads csv, tsv or jsonl, not {format!r}")
+    text = _read_text(path)
+    records: list[tuple[int, dict]] = []
+    if format == "jsonl":
+        header: list[str] = []
+        for line_number, line in enumerate(_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataFormatError(path, line_number, f"invalid JSON: {error.msg}") from None
+            if not isinstance(record, dict):
+                raise DataFormatError(path, line_number, "expected a JSON object")
+            records.append((line_number, record))
+            header.extend(k for k in record if k not in header)
+    else:
+        if format == "tsv":
+            reader = csv.reader(_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+        else:
+            reader = csv.reader(_lines(text))
+        header = [h.strip() for h in next(reader)]
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DataFormatError(
+                    path, reader.line_num, f"expected {len(header)} fields, found {len(row)}"
+                )
+            records.append((reader.line_num, dict(zip(header, row))))
+    if not records:
+        raise _no_rows(path)
+
+    text_column = _find_column(path, header, text_column, ("text", "Tweet", "tweet", "sentence"))
+    if text_column is None:
+        raise DataFormatError(path, 1, f"missing a text column (header is {header})")
+    id_column = _find_column(path, header, id_column, ("id", "ID"))
+    if label_columns is None and labels_column is None:
+        labels_column = _find_column(path, header, None, ("labels",))
+    if labels_column is None:
+        if label_columns is None:
+            label_columns = [h for h in header if h not in (text_column, id_column)]
+        if not label_columns:
+            raise DataFormatError(path, 1, "no label columns found")
+        for column in label_columns:
+            _find_column(path, header, column, ())
+    else:
+        _find_column(path, header, labels_column, ())
+
+    texts, ids, rows = [], [], []
+    for line_number, record in records:
+        for column in (text_column, labels_column, *(label_columns or ())):
+            if column is not None and column not in record:
+                raise DataFormatError(path, line_number, f"missing field {column!r}")
+        value = record[text_column]
+        if not isinstance(value, str):
+            raise DataFormatError(path, line_number, f"{text_column!r} is not a string")
+        texts.append(value)
+        ids.append(str(record[id_column]) if id_column else str(len(ids)))
+        if labels_column is None:
+            rows.append(
+                [_parse_binary(path, line_number, c, str(record[c])) for c in label_columns]
+            )
+        else:
+            names = record[labels_column]
+            if isinstance(names, str):
+                names = [n.strip() for n in names.split(label_delimiter) if n.strip()]
+            elif not isinstance(names, list):
+                raise DataFormatError(path, line_number, f"{labels_column!r} is not a list")
+            rows.append((line_number, names))
+
+    if labels_column is None:
+        return Dataset(texts, np.array(rows, dtype=np.int32), list(label_columns), ids)
+    if emotion_names is None:
+        emotion_names = sorted({str(n) for _, names in rows for n in names})
+    emotion_names = list(emotion_names)
+    index = {name: k for k, name in enumerate(emotion_names)}
+    labels = np.zeros((len(texts), len(emotion_names)), dtype=np.int32)
+    for i, (line_number, names) in enumerate(rows):
+        for name in names:
+            if name not in index:
+                raise DataFormatError(
+                    path,
+                    line_number,
+                    f"unknown emotion {name!r} (expected one of {', '.join(emotion_names)})",
+                )
+            labels[i, index[name]] = 1
+    return Dataset(texts, labels, emotion_names, ids)
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """Read unlabeled text, one text per line; blank lines are skipped.
+
+    Args:
+        path: a UTF-8 text file.
+
+    Returns:
+        The non-blank lines, without line ends.
+
+    Raises:
+        DataFormatError: on invalid UTF-8 (naming the line) or an empty file.
+    """
+    return [line for line in _lines(_read_text(path)) if line.strip()]
+
+
+def _format_from_extension(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".tsv", ".txt", ".tab"):
+        return "tsv"
+    raise ValueError(f"{path}: cannot tell the format from the extension {suffix!r}")
+
+
+def _sniff_format(path: Path) -> str:
+    """Tell SemEval and Ren-CECps files from generic tables by their header."""
+    fmt = _format_from_extension(path)
+    if fmt == "jsonl":
+        return fmt
+    with open(path, "rb") as handle:
+        first = handle.readline().decode("utf-8", "replace").lstrip("\ufeff").strip()
+    if fmt == "csv" and [h.strip() for h in first.split(",")] == ["Tweet", "label"]:
+        return "ren-cecps"
+    if fmt == "tsv" and first.split("\t")[:2] == ["ID", "Tweet"]:
+        return "semeval"
+    return fmt
+
+
+def load_dataset(path: str | os.PathLike, format: str = "auto", **kwargs) -> Dataset:
+    """Read a dataset in any supported format.
+
+    Args:
+        path: the file.
+        format: one of ``semeval``, ``ren-cecps``, ``csv``, ``tsv``, ``jsonl`` or
+            ``auto`` (from the extension and, for .csv/.tsv/.txt, the header).
+        **kwargs: passed to :func:`read_table` for csv/tsv/jsonl.
+
+    Returns:
+        A :class:`Dataset`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if format == "auto":
+        format = _sniff_format(path)
+    if format == "semeval":
+        return read_semeval(path)
+    if format == "ren-cecps":
+        return read_ren_cecps(path)
+    if format in ("csv", "tsv", "jsonl"):
+        return read_table(path, format=format, **kwargs)
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)} or auto")
+
+
+_EXTENSIONS = {
+    "semeval": (".txt", ".tsv"),
+    "ren-cecps": (".csv",),
+    "csv": (".csv",),
+    "tsv": (".tsv", ".txt"),
+    "jsonl": (".jsonl", ".json", ".ndjson"),
+    "auto": (".txt", ".tsv", ".csv", ".jsonl", ".json", ".ndjson"),
+}
+
+
+def find_split_files(directory: str | os.PathLike, format: str = "auto") -> tuple[Path, Path]:
+    """Find the training and development files of a dataset directory.
+
+    A file is the training split when its name contains ``train`` and the
+    development split when it contains ``dev``, ``valid`` or ``val``.
+
+    Args:
+        directory: the folder to search (not recursive).
+        format: restricts the extensions considered (see :func:`load_dataset`).
+
+    Returns:
+        ``(train_path, dev_path)``.
+
+    Raises:
+        FileNotFoundError: when either split is missing or ambiguous.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such directory")
+    if format not in _EXTENSIONS:
+        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)} or auto")
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in _EXTENSIONS[format]
+    )
+    names = [p.name for p in files]
+
+    def pick(split: str, keys: tuple[str, ...]) -> Path:
+        matches = [p for p in files if any(k in p.stem.lower() for k in keys)]
+        if len(matches) > 1 and split == "dev":
+            # `val` also matches `valid`; prefer the more specific names.
+            strong = [p for p in matches if any(k in p.stem.lower() for k in keys[:2])]
+            matches = strong or matches
+        if len(matches) == 1:
+            return matches[0]
+        what = "no" if not matches else "more than one"
+        raise FileNotFoundError(
+            f"{directory}: {what} {split} file (a name containing {' or '.join(map(repr, keys))}"
+            f" with extension {'/'.join(_EXTENSIONS[format])}); files seen: {names}"
+        )
+
+    return pick("train", ("train",)), pick("dev", ("dev", "valid", "val"))
