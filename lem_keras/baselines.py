@@ -69,7 +69,9 @@ def build_bigru_classifier(
     )(tokens)
     x = keras.layers.Bidirectional(keras.layers.GRU(units), name="bigru")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(num_labels, activation="sigmoid", name="probabilities")(x)
+    outputs = keras.layers.Dense(
+        num_labels, activation="sigmoid", name="probabilities"
+    )(x)
     return keras.Model(tokens, outputs, name="bigru_classifier")
 
 
@@ -136,7 +138,9 @@ class TfidfLogisticRegression:
                 ),
                 (
                     "char",
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range, **common),
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=self.char_ngram_range, **common
+                    ),
                 ),
             ]
         )
@@ -170,7 +174,10 @@ class TfidfLogisticRegression:
                 self.constant_scores_.append(float(column[0]) if len(column) else 0.0)
                 continue
             estimator = LogisticRegression(
-                C=self.C, solver="liblinear", class_weight=self.class_weight, max_iter=1000
+                C=self.C,
+                solver="liblinear",
+                class_weight=self.class_weight,
+                max_iter=1000,
             )
             estimator.fit(features, column)
             self.estimators_.append(estimator)
@@ -180,17 +187,23 @@ class TfidfLogisticRegression:
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Per-label probabilities, shape (N, K), float32."""
         if self.vectorizer_ is None:
-            raise RuntimeError("TfidfLogisticRegression is not fitted; call fit() first")
+            raise RuntimeError(
+                "TfidfLogisticRegression is not fitted; call fit() first"
+            )
         features = self.vectorizer_.transform(list(texts))
         n = features.shape[0]
         scores = np.empty((n, len(self.estimators_)), dtype=np.float32)
-        for k, (estimator, constant) in enumerate(zip(self.estimators_, self.constant_scores_)):
+        for k, (estimator, constant) in enumerate(
+            zip(self.estimators_, self.constant_scores_)
+        ):
             if estimator is None:
                 scores[:, k] = constant
             else:
                 scores[:, k] = estimator.predict_proba(features)[:, 1]
         return scores
 
-    def predict(self, texts: Sequence[str], thresholds: float | np.ndarray = 0.5) -> np.ndarray:
+    def predict(
+        self, texts: Sequence[str], thresholds: float | np.ndarray = 0.5
+    ) -> np.ndarray:
         """0/1 predictions (N, K): scores at or above ``thresholds`` (float or (K,))."""
         return (self.predict_scores(texts) >= np.asarray(thresholds)).astype(np.int32)

@@ -53,7 +53,9 @@ TOY_LABELS = np.array(
 
 def test_tfidf_learns_toy_multilabel():
     model = TfidfLogisticRegression(C=10.0).fit(TOY_TEXTS, TOY_LABELS)
-    scores = model.predict_scores(["happy happy day", "so angry and furious", "happy and angry"])
+    scores = model.predict_scores(
+        ["happy happy day", "so angry and furious", "happy and angry"]
+    )
     assert scores.shape == (3, 2)
     assert scores.dtype == np.float32
     assert scores[0, 0] > scores[0, 1]
