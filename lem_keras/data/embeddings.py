@@ -1,0 +1,181 @@
+"""Pre-trained word vectors: loading, embedding matrices and word2vec training.
+
+Vectors must be trained on tokens from :func:`lem_keras.data.text.tokenize`, the
+same tokenizer the model uses, or most of the vocabulary will not be found.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lem_keras.data.readers import read_lines
+from lem_keras.data.text import tokenize
+
+__all__ = ["build_embedding_matrix", "load_word_vectors", "train_word2vec"]
+
+logger = logging.getLogger(__name__)
+
+_HEADER = re.compile(rb"^\s*\d+\s+\d+\s*$")
+_RESERVED = ("", "[UNK]")
+
+
+def _sniff(path: Path) -> tuple[bool, bool]:
+    """Return ``(binary, has_header)`` for a vectors file."""
+    opener = open
+    if path.suffix == ".gz":
+        import gzip
+
+        opener = gzip.open
+    with opener(path, "rb") as handle:
+        first = handle.readline()
+        rest = handle.read(4096)
+    has_header = bool(_HEADER.match(first))
+    if not has_header:
+        return False, False
+    try:
+        rest.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A text file cut mid-character at 4096 bytes is still text.
+        if error.start < len(rest) - 4:
+            return True, True
+    return False, True
+
+
+def load_word_vectors(path: str | os.PathLike, binary: bool | None = None):
+    """Load GloVe, word2vec text or word2vec binary vectors.
+
+    The format is detected when not given: ``.bin`` files (or files whose body is
+    not UTF-8 after a ``count dim`` header) are word2vec binary; text files
+    without that header are GloVe.
+
+    Args:
+        path: the vectors file (optionally ``.gz``).
+        binary: force the binary (True) or text (False) word2vec format.
+
+    Returns:
+        A ``gensim.models.KeyedVectors``.
+    """
+    from gensim.models import KeyedVectors
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    sniffed_binary, has_header = _sniff(path)
+    if binary is None:
+        binary = path.suffix.lower() == ".bin" or path.name.endswith(".bin.gz") or sniffed_binary
+    no_header = not binary and not has_header
+    return KeyedVectors.load_word2vec_format(
+        str(path), binary=binary, no_header=no_header, unicode_errors="replace"
+    )
+
+
+def build_embedding_matrix(
+    vocabulary: Sequence[str],
+    vectors,
+    seed: int = 0,
+    dim: int | None = None,
+    verbose: bool = True,
+) -> tuple[np.ndarray, float]:
+    """Build an initial embedding matrix aligned with a token vocabulary.
+
+    Args:
+        vocabulary: tokens by id; id 0 (padding, ``""``) gets a zero row.
+        vectors: a ``KeyedVectors`` (or any mapping with ``__contains__``,
+            ``__getitem__`` and ``vector_size``).
+        seed: seed of the random rows for tokens without a vector.
+        dim: embedding size; default ``vectors.vector_size`` (must match it).
+        verbose: print the coverage line.
+
+    Returns:
+        ``(matrix, coverage)``: float32 ``(len(vocabulary), dim)``; rows of
+        unknown tokens are normal with the standard deviation of the known
+        vectors. ``coverage`` is the fraction of real tokens (not ``""`` or
+        ``"[UNK]"``) found in ``vectors``.
+    """
+    size = int(getattr(vectors, "vector_size", 0) or 0)
+    dim = dim or size
+    if size and dim != size:
+        raise ValueError(f"dim={dim} but the vectors have {size} dimensions")
+    known = getattr(vectors, "vectors", None)
+    scale = float(np.std(known)) if known is not None and np.size(known) else 0.1
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, scale or 0.1, size=(len(vocabulary), dim)).astype(np.float32)
+    found = total = 0
+    for index, token in enumerate(vocabulary):
+        if token in _RESERVED:
+            continue
+        total += 1
+        if token in vectors:
+            matrix[index] = np.asarray(vectors[token], dtype=np.float32)
+            found += 1
+    if len(vocabulary) and vocabulary[0] == "":
+        matrix[0] = 0.0
+    coverage = found / total if total else 0.0
+    message = f"found {found} of {total} tokens ({100 * coverage:.1f}%) in the word vectors"
+    logger.info(message)
+    if verbose:
+        print(message)
+    return matrix, coverage
+
+
+def train_word2vec(
+    input_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    language: str = "en",
+    dim: int = 300,
+    window: int = 5,
+    min_count: int = 2,
+    epochs: int = 5,
+    workers: int = 2,
+    seed: int = 0,
+    tokenizer: Callable[[list[str]], list[list[str]]] | None = None,
+    segmentation: str = "auto",
+):
+    """Train word2vec (skip-gram) on unlabeled text, tokenised like the model.
+
+    Args:
+        input_path: one text per line, UTF-8.
+        out_path: output file; ``.bin`` writes word2vec binary, anything else
+            word2vec text (both readable by :func:`load_word_vectors`).
+        language: ``"en"`` or ``"zh"``.
+        dim: vector size.
+        window: context window.
+        min_count: minimum token count.
+        epochs: training epochs.
+        workers: worker threads (training is deterministic only with 1).
+        seed: random seed.
+        tokenizer: override for ``tokenize(texts, language)``.
+        segmentation: Chinese segmentation mode for the default tokenizer.
+
+    Returns:
+        The trained ``KeyedVectors``.
+    """
+    from gensim.models import Word2Vec
+
+    texts = read_lines(input_path)
+    if tokenizer is None:
+        sentences = tokenize(texts, language, segmentation=segmentation)
+    else:
+        sentences = tokenizer(texts)
+    sentences = [s for s in sentences if s]
+    model = Word2Vec(
+        sentences=sentences,
+        vector_size=dim,
+        window=window,
+        min_count=min_count,
+        workers=workers,
+        seed=seed,
+        epochs=epochs,
+        sg=1,
+    )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    model.wv.save_word2vec_format(str(out_path), binary=out_path.suffix.lower() == ".bin")
+    logger.info("word2vec: %d sentences, %d words -> %s", len(sentences), len(model.wv), out_path)
+    return model.wv
