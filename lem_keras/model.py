@@ -42,15 +42,15 @@ class LatentEmotionMemory(keras.Model):
         emotion_names: optional K names (kept in the config).
         use_wled: concatenate ``z_k W_led,k`` in eq. 15 (False = the paper's LEM-Wled).
         use_rle: use R^le in eq. 8's attention (False = the paper's LEM-Rle).
-        latent_hidden_dim: encoder width of the latent module.
-        latent_embedding_dim: E_led.
-        feature_embedding_dim: E_ef.
-        emotion_query_dim: size of R^le_k.
+        latent_hidden: encoder width of the latent module.
+        led_dim: E_led, columns of W_led.
+        ef_dim: E_ef, columns of W_ef (the emotion feature embedding / memory).
+        le_dim: size of R^le_k.
         attention_dim: hidden size of eq. 8's additive attention.
         gru_units: units per direction of the emotion-axis BiGRU.
+        dropout: dropout on the token embeddings and around the emotion BiGRU
+            (the paper uses 0.01).
         word_dropout: eBoW word dropout of the encoder input.
-        embedding_dropout: dropout on the token embeddings.
-        classifier_dropout: dropout before and after the emotion BiGRU.
         embedding_initializer: initializer of the token embedding.
         trainable_embeddings: whether the token embedding is trained.
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
@@ -67,7 +67,7 @@ class LatentEmotionMemory(keras.Model):
     Example:
     >>> import numpy as np
     >>> model = LatentEmotionMemory(num_emotions=3, ebow_size=20, vocab_size=50,
-    ...                             embedding_dim=8, hops=2, latent_hidden_dim=8)
+    ...                             embedding_dim=8, hops=2, latent_hidden=8)
     >>> x = {"tokens": np.array([[3, 4, 0]]), "ebow": np.ones((1, 20), "float32") / 20}
     >>> model(x).shape
     (1, 3)
@@ -87,15 +87,14 @@ class LatentEmotionMemory(keras.Model):
         emotion_names: Sequence[str] | None = None,
         use_wled: bool = True,
         use_rle: bool = True,
-        latent_hidden_dim: int = 300,
-        latent_embedding_dim: int = 100,
-        feature_embedding_dim: int = 100,
-        emotion_query_dim: int = 100,
+        latent_hidden: int = 300,
+        led_dim: int = 100,
+        ef_dim: int = 100,
+        le_dim: int = 100,
         attention_dim: int = 64,
         gru_units: int = 128,
+        dropout: float = 0.01,
         word_dropout: float = 0.1,
-        embedding_dropout: float = 0.01,
-        classifier_dropout: float = 0.01,
         embedding_initializer="uniform",
         trainable_embeddings: bool = True,
         embedding_matrix: np.ndarray | None = None,
@@ -112,18 +111,20 @@ class LatentEmotionMemory(keras.Model):
         self.vocab_size = int(vocab_size)
         self.embedding_dim = int(embedding_dim)
         self.hops = int(hops)
-        self.emotion_names = list(emotion_names) if emotion_names is not None else None
+        self.emotion_names = (
+            [str(n) for n in emotion_names] if emotion_names is not None
+            else [f"emotion_{k}" for k in range(num_emotions)]
+        )
         self.use_wled = bool(use_wled)
         self.use_rle = bool(use_rle)
-        self.latent_hidden_dim = int(latent_hidden_dim)
-        self.latent_embedding_dim = int(latent_embedding_dim)
-        self.feature_embedding_dim = int(feature_embedding_dim)
-        self.emotion_query_dim = int(emotion_query_dim)
+        self.latent_hidden = int(latent_hidden)
+        self.led_dim = int(led_dim)
+        self.ef_dim = int(ef_dim)
+        self.le_dim = int(le_dim)
         self.attention_dim = int(attention_dim)
         self.gru_units = int(gru_units)
+        self.dropout = float(dropout)
         self.word_dropout = float(word_dropout)
-        self.embedding_dropout = float(embedding_dropout)
-        self.classifier_dropout = float(classifier_dropout)
         self.embedding_initializer = keras.initializers.get(embedding_initializer)
         self.trainable_embeddings = bool(trainable_embeddings)
         self.seed = seed
@@ -137,24 +138,24 @@ class LatentEmotionMemory(keras.Model):
             name="token_embedding",
             dtype=policy,
         )
-        self.token_dropout = keras.layers.Dropout(embedding_dropout, seed=seed, dtype=policy)
+        self.token_dropout = keras.layers.Dropout(dropout, seed=seed, dtype=policy)
         self.latent_module = LatentEmotionModule(
             num_emotions,
-            hidden_dim=latent_hidden_dim,
-            latent_embedding_dim=latent_embedding_dim,
-            feature_embedding_dim=feature_embedding_dim,
+            hidden_dim=latent_hidden,
+            latent_embedding_dim=led_dim,
+            feature_embedding_dim=ef_dim,
             word_dropout=word_dropout,
             seed=seed,
             name="latent_module",
             dtype=policy,
         )
-        self.latent_embedding_layer = MaskedLatentEmbedding(emotion_query_dim, name="masked_latent_embedding",
+        self.latent_embedding_layer = MaskedLatentEmbedding(le_dim, name="masked_latent_embedding",
                                                             dtype=policy)
         self.memory_hops = [
             EmotionMemoryHop(attention_dim, use_emotion_query=use_rle, name=f"memory_hop_{h + 1}", dtype=policy)
             for h in range(self.hops)
         ]
-        self.emotion_classifier = EmotionSequenceClassifier(gru_units, dropout=classifier_dropout,
+        self.emotion_classifier = EmotionSequenceClassifier(gru_units, dropout=dropout,
                                                             name="emotion_classifier", dtype=policy)
         self._build_all()
         self.thresholds = self.add_weight(
@@ -189,12 +190,12 @@ class LatentEmotionMemory(keras.Model):
         k, e = self.num_emotions, self.embedding_dim
         self.token_embedding.build((None, None))
         self.latent_module.build((None, self.ebow_size))
-        w_led_shape = (k, self.latent_embedding_dim)
+        w_led_shape = (k, self.led_dim)
         self.latent_embedding_layer.build((None, k), w_led_shape)
         for hop in self.memory_hops:
-            hop.build((None, None, e), (None, None), (None, k, e), (None, k, self.emotion_query_dim),
-                      (self.ebow_size, self.feature_embedding_dim))
-        feature_dim = e + (self.latent_embedding_dim if self.use_wled else 0)
+            hop.build((None, None, e), (None, None), (None, k, e), (None, k, self.le_dim),
+                      (self.ebow_size, self.ef_dim))
+        feature_dim = e + (self.led_dim if self.use_wled else 0)
         self.emotion_classifier.build((None, k, feature_dim))
         self.built = True
 
@@ -285,6 +286,10 @@ class LatentEmotionMemory(keras.Model):
         """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
         values = np.broadcast_to(np.asarray(thresholds, dtype="float32"), (self.num_emotions,))
         self.thresholds.assign(values)
+
+    def get_thresholds(self) -> np.ndarray:
+        """The per-emotion decision thresholds as a numpy array (K,)."""
+        return np.asarray(ops.convert_to_numpy(self.thresholds), dtype="float32")
 
     def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
         """Binary predictions (N, K) using the stored thresholds."""
@@ -404,15 +409,14 @@ class LatentEmotionMemory(keras.Model):
             "emotion_names": self.emotion_names,
             "use_wled": self.use_wled,
             "use_rle": self.use_rle,
-            "latent_hidden_dim": self.latent_hidden_dim,
-            "latent_embedding_dim": self.latent_embedding_dim,
-            "feature_embedding_dim": self.feature_embedding_dim,
-            "emotion_query_dim": self.emotion_query_dim,
+            "latent_hidden": self.latent_hidden,
+            "led_dim": self.led_dim,
+            "ef_dim": self.ef_dim,
+            "le_dim": self.le_dim,
             "attention_dim": self.attention_dim,
             "gru_units": self.gru_units,
+            "dropout": self.dropout,
             "word_dropout": self.word_dropout,
-            "embedding_dropout": self.embedding_dropout,
-            "classifier_dropout": self.classifier_dropout,
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,
