@@ -1,0 +1,153 @@
+"""Readers on small fixtures, malformed files included."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lem_keras.data.readers import (
+    REN_CECPS_EMOTIONS,
+    DataFormatError,
+    find_split_files,
+    load_dataset,
+    read_lines,
+    read_ren_cecps,
+    read_semeval,
+    read_table,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_read_semeval_keeps_quotes_emoji_and_labels():
+    data = read_semeval(FIXTURES / "semeval_sample.txt")
+    assert len(data) == 4
+    assert data.emotion_names[0] == "anger" and data.emotion_names[-1] == "trust"
+    assert len(data.emotion_names) == 11
+    assert data.ids[0] == "2017-En-1"
+    # QUOTE_NONE: quotes are part of the text, not field delimiters.
+    assert data.texts[0].startswith("“Worry") and data.texts[0].endswith("#motivation")
+    assert '"so"' in data.texts[2]
+    assert "😂😂" in data.texts[1]
+    assert data.labels.shape == (4, 11)
+    np.testing.assert_array_equal(data.labels[1], [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0])
+    assert data.labels[3].sum() == 0
+
+
+@pytest.mark.parametrize(
+    "name, line, fragment",
+    [
+        ("semeval_bad_label.txt", 3, "label 'anger' is '2', expected 0 or 1"),
+        ("semeval_missing_column.txt", 1, "missing column 'Tweet'"),
+        ("semeval_short_row.txt", 4, "expected 13 tab-separated fields, found 12"),
+        ("semeval_bad_utf8.txt", 4, "invalid UTF-8"),
+    ],
+)
+def test_semeval_errors_name_file_and_line(name, line, fragment):
+    with pytest.raises(DataFormatError) as info:
+        read_semeval(FIXTURES / name)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert error.line == line
+    assert error.path.endswith(name)
+    assert str(error).startswith(f"{FIXTURES / name}:{line}: ")
+    assert fragment in str(error)
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "header_only.txt"])
+def test_empty_files_are_reported(name):
+    with pytest.raises(DataFormatError, match=name):
+        read_semeval(FIXTURES / name)
+
+
+def test_read_ren_cecps_handles_commas_and_crlf():
+    data = read_ren_cecps(FIXTURES / "ren_cecps_sample.csv")
+    assert data.emotion_names == list(REN_CECPS_EMOTIONS)
+    assert len(data) == 3
+    assert data.texts[1] == "我 很 高兴 , 真的 。"  # quoted comma
+    assert data.texts[2] == "他 说 , 好 吧"  # unquoted comma: label is the last field
+    np.testing.assert_array_equal(data.labels[1], [1, 0, 1, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(data.labels[0], [0, 0, 0, 0, 1, 0, 0, 0])
+
+
+def test_ren_cecps_errors():
+    with pytest.raises(DataFormatError, match=r"ren_cecps_bad_count.csv:2: .*3 values, expected 8"):
+        read_ren_cecps(FIXTURES / "ren_cecps_bad_count.csv")
+    with pytest.raises(DataFormatError, match=r"bad_value.csv:3: label 'sorrow' is 'x'"):
+        read_ren_cecps(FIXTURES / "ren_cecps_bad_value.csv")
+
+
+def test_read_table_one_column_per_emotion():
+    data = read_table(FIXTURES / "table_onehot.csv")
+    assert data.emotion_names == ["joy", "fear"]
+    assert data.texts[0] == "so happy, yay"
+    assert data.ids == ["1", "2", "3"]
+    np.testing.assert_array_equal(data.labels, [[1, 0], [0, 1], [0, 0]])
+
+
+def test_read_table_delimited_names_inferred_sorted():
+    data = read_table(FIXTURES / "table_names.tsv")
+    assert data.emotion_names == ["fear", "joy"]
+    assert data.texts[0] == 'so happy "quoted'
+    np.testing.assert_array_equal(data.labels, [[0, 1], [1, 1], [0, 0]])
+
+
+def test_read_table_given_names_and_delimiter():
+    data = read_table(
+        FIXTURES / "table_names.tsv", emotion_names=["joy", "fear", "anger"], label_delimiter=";"
+    )
+    assert data.emotion_names == ["joy", "fear", "anger"]
+    np.testing.assert_array_equal(data.labels[1], [1, 1, 0])
+
+
+def test_read_jsonl_lists_and_strings():
+    data = read_table(FIXTURES / "table.jsonl")
+    assert data.ids == ["a", "b"]
+    assert data.emotion_names == ["fear", "joy"]
+    np.testing.assert_array_equal(data.labels, [[0, 1], [1, 1]])
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, pattern",
+    [
+        ("table_bad_value.csv", {}, r"table_bad_value.csv:3: label 'fear' is 'yes', expected 0 or 1"),
+        ("table_names_unknown.csv", {"emotion_names": ["joy"]}, r":3: unknown emotion 'rage'"),
+        ("table_bad_json.jsonl", {}, r"table_bad_json.jsonl:2: invalid JSON"),
+        ("table_missing_text.csv", {}, r"table_missing_text.csv:1: missing a text column"),
+        ("table_onehot.csv", {"label_columns": ["joy", "anger"]}, r":1: missing column 'anger'"),
+    ],
+)
+def test_read_table_errors(name, kwargs, pattern):
+    with pytest.raises(DataFormatError, match=pattern):
+        read_table(FIXTURES / name, **kwargs)
+
+
+def test_load_dataset_auto_detects_formats():
+    assert load_dataset(FIXTURES / "semeval_sample.txt").ids[0] == "2017-En-1"
+    assert load_dataset(FIXTURES / "ren_cecps_sample.csv").emotion_names[0] == "joy"
+    assert load_dataset(FIXTURES / "table_onehot.csv").emotion_names == ["joy", "fear"]
+    assert len(load_dataset(FIXTURES / "table.jsonl", format="jsonl")) == 2
+    with pytest.raises(ValueError, match="unknown format"):
+        load_dataset(FIXTURES / "table.jsonl", format="xml")
+    with pytest.raises(FileNotFoundError):
+        load_dataset(FIXTURES / "nope.csv")
+
+
+def test_find_split_files(tmp_path):
+    for name in ("data-train.csv", "data-dev.csv", "data-test.csv", "notes.md"):
+        (tmp_path / name).write_text("x")
+    train, dev = find_split_files(tmp_path, "csv")
+    assert (train.name, dev.name) == ("data-train.csv", "data-dev.csv")
+    (tmp_path / "data-dev.csv").rename(tmp_path / "data-valid.csv")
+    assert find_split_files(tmp_path, "auto")[1].name == "data-valid.csv"
+    (tmp_path / "data-valid.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="no dev file"):
+        find_split_files(tmp_path, "csv")
+    with pytest.raises(FileNotFoundError, match="no train file"):
+        find_split_files(tmp_path, "jsonl")
+
+
+def test_read_lines():
+    assert read_lines(FIXTURES / "unlabeled.txt") == ["I love this :)", "so sad today", "#happy days 😂"]
+    with pytest.raises(DataFormatError, match=r"unlabeled_bad_utf8.txt:3: invalid UTF-8"):
+        read_lines(FIXTURES / "unlabeled_bad_utf8.txt")
