@@ -163,10 +163,10 @@ class LatentEmotionMemory(keras.Model):
             name="thresholds", dtype="float32",
         )
         # [phase (0 latent / 1 joint), epochs in phase, best monitored value, epochs without
-        # improvement, pre-training done]: AlternatingSchedule's state, kept in the model so
-        # that BackupAndRestore restores it with the weights.
+        # improvement, best is set, returns to latent]: AlternatingSchedule's state, kept in
+        # the model so that BackupAndRestore restores it with the weights.
         self.schedule_state = self.add_weight(
-            shape=(5,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
+            shape=(6,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
         )
         if embedding_matrix is not None:
             matrix = np.asarray(embedding_matrix)
