@@ -1,0 +1,149 @@
+"""TextFeaturizer / TextPipeline: parity with `tokenize`, save and reload."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lem_keras.data.ebow import compute_ebow
+from lem_keras.data.featurizer import TextFeaturizer, TextPipeline, make_tf_dataset
+from lem_keras.data.text import segment_chinese, tokenize
+
+TEXTS = [
+    "So happy today :) #blessed",
+    "I'm soooo sad :( can't stop crying 😭😭",
+    "@friend you're AMAZING!!! 😂😂 https://t.co/x",
+    "angry about the traffic again...",
+    "happy happy joy joy <3",
+    "sad news today, so sad",
+    "",
+]
+LABELS = np.array(
+    [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 0]]
+)
+PROBES = TEXTS + ["   ", "unseen words only", "😭", b"\xff bad bytes".decode("utf-8", "replace")]
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return TextPipeline().fit(TEXTS, LABELS, language="en", min_count=1, max_length=8, ebow_min_df=1)
+
+
+def test_fit_builds_deterministic_vocabularies(pipeline):
+    assert pipeline.token_vocabulary[:2] == ["", "[UNK]"]
+    assert pipeline.featurizer.vocab_size == len(pipeline.token_vocabulary)
+    counts = {}
+    for tokens in tokenize(TEXTS, "en"):
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+    assert pipeline.token_vocabulary[2:] == sorted(counts, key=lambda w: (-counts[w], w))
+    assert "sad" in pipeline.ebow_vocabulary and "the" not in pipeline.ebow_vocabulary
+    again = TextPipeline().fit(TEXTS, LABELS, min_count=1, max_length=8, ebow_min_df=1)
+    assert again.token_vocabulary == pipeline.token_vocabulary
+    assert again.ebow_vocabulary == pipeline.ebow_vocabulary
+
+
+def test_transform_matches_python_tokenize(pipeline):
+    out = pipeline.transform(PROBES)
+    assert out["tokens"].dtype == np.int32 and out["ebow"].dtype == np.float32
+    assert out["tokens"].shape == (len(PROBES), 8)
+    index = {w: i for i, w in enumerate(pipeline.token_vocabulary)}
+    token_lists = tokenize(PROBES, "en")
+    for row, tokens in zip(out["tokens"], token_lists):
+        expected = [index.get(t, 1) for t in tokens][:8]
+        expected += [0] * (8 - len(expected))
+        assert row.tolist() == expected
+    np.testing.assert_allclose(out["ebow"], compute_ebow(token_lists, pipeline.ebow_vocabulary))
+    sums = out["ebow"].sum(axis=1)
+    assert np.all((np.abs(sums - 1) < 1e-6) | (sums == 0))
+    assert not np.isnan(out["ebow"]).any()
+
+
+def test_any_batch_size_including_empty(pipeline):
+    layer = pipeline.featurizer
+    empty = layer(tf.constant([], dtype=tf.string))
+    assert empty["tokens"].shape == (0, 8)
+    assert empty["ebow"].shape == (0, len(pipeline.ebow_vocabulary))
+    assert layer(tf.constant([""]))["tokens"].numpy().tolist() == [[0] * 8]
+    assert layer(tf.constant([["a b"], ["c"]]))["tokens"].shape == (2, 8)
+
+
+def test_keras_file_safe_mode_roundtrip(pipeline, tmp_path):
+    inputs = keras.Input(shape=(), dtype="string")
+    model = keras.Model(inputs, pipeline.featurizer(inputs))
+    model.save(tmp_path / "featurizer.keras")
+    restored = keras.models.load_model(tmp_path / "featurizer.keras", safe_mode=True)
+    strings = tf.constant(PROBES)
+    before, after = model(strings), restored(strings)
+    for key in ("tokens", "ebow"):
+        np.testing.assert_array_equal(np.asarray(before[key]), np.asarray(after[key]))
+
+
+def test_export_archive_tracks_layer(pipeline, tmp_path):
+    layer = pipeline.featurizer
+    archive = keras.export.ExportArchive()
+    archive.track(layer)
+    archive.add_endpoint(
+        "serve", lambda x: layer(x), input_signature=[tf.TensorSpec([None], tf.string)]
+    )
+    archive.write_out(str(tmp_path / "saved"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "saved")).serve(tf.constant(PROBES))
+    local = layer(tf.constant(PROBES))
+    np.testing.assert_array_equal(served["tokens"].numpy(), np.asarray(local["tokens"]))
+
+
+def test_pipeline_json_roundtrip(pipeline, tmp_path):
+    path = pipeline.save(tmp_path / "pipe")
+    config = json.loads(path.read_text("utf-8"))
+    assert config["language"] == "en" and config["max_length"] == 8
+    assert "😭" in path.read_text("utf-8")  # UTF-8, not \\u escapes
+    loaded = TextPipeline.load(tmp_path / "pipe")
+    assert loaded.token_vocabulary == pipeline.token_vocabulary
+    assert loaded.ebow_vocabulary == pipeline.ebow_vocabulary
+    for key in ("tokens", "ebow"):
+        np.testing.assert_array_equal(loaded.transform(PROBES)[key], pipeline.transform(PROBES)[key])
+
+
+def test_config_reconstructs_layer(pipeline):
+    clone = TextFeaturizer.from_config(pipeline.featurizer.get_config())
+    np.testing.assert_array_equal(
+        np.asarray(clone(tf.constant(PROBES))["ebow"]),
+        np.asarray(pipeline.featurizer(tf.constant(PROBES))["ebow"]),
+    )
+
+
+def test_max_length_auto_and_lexicon(tmp_path):
+    lexicon = tmp_path / "lex.txt"
+    lexicon.write_text("happy\nsad\nangry\n")
+    pipe = TextPipeline().fit(TEXTS, LABELS, max_length="auto", lexicon_paths=[lexicon])
+    lengths = [len(t) for t in tokenize(TEXTS, "en")]
+    assert pipe.max_length == int(np.ceil(np.percentile(lengths, 95)))
+    assert set(pipe.ebow_vocabulary) <= {"happy", "sad", "angry", "😂", "😭", "<smile>", "<sad>", "<heart>"}
+    assert {"happy", "sad"} <= set(pipe.ebow_vocabulary)
+
+
+def test_chinese_pipeline_raw_and_presegmented(tmp_path):
+    texts = ["我 今天 非常 高兴 。", "我 今天 非常 难过 。", "我 很 高兴", "他 很 难过"]
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    pipe = TextPipeline().fit(texts, labels, language="zh", min_count=1, max_length=6)
+    assert {"高兴", "难过"} <= set(pipe.ebow_vocabulary)
+    raw = ["我今天很高兴。"]
+    segmented = segment_chinese(raw, "jieba")
+    assert pipe.prepare(raw) == segmented and segmented != raw
+    np.testing.assert_array_equal(pipe.transform(raw)["tokens"], pipe.transform(segmented)["tokens"])
+    assert pipe.transform(raw)["tokens"][0, 0] == pipe.token_vocabulary.index("我")
+    loaded = TextPipeline.load(pipe.save(tmp_path))
+    np.testing.assert_array_equal(loaded.transform(raw)["ebow"], pipe.transform(raw)["ebow"])
+
+
+def test_make_tf_dataset(pipeline):
+    dataset = make_tf_dataset(pipeline, TEXTS, LABELS, batch_size=3, shuffle=True, seed=1)
+    features, labels = next(iter(dataset))
+    assert features["tokens"].shape == (3, 8) and features["tokens"].dtype == tf.int32
+    assert labels.dtype == tf.float32 and labels.shape == (3, 3)
+    total = sum(int(b[1].shape[0]) for b in dataset)
+    assert total == len(TEXTS)
+    unlabeled = make_tf_dataset(pipeline, TEXTS[:2], batch_size=4)
+    assert set(next(iter(unlabeled))) == {"tokens", "ebow"}
