@@ -32,7 +32,33 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "ENGLISH_STOPWORDS",
+    "REN_CECPS_EMOTIONS",
+    "DataFormatError",
+    "Dataset",
+    "TextFeaturizer",
+    "TextPipeline",
+    "build_embedding_matrix",
+    "compute_ebow",
+    "ebow_coverage",
+    "find_split_files",
+    "load_dataset",
+    "load_lexicon",
+    "load_stopwords",
+    "load_word_vectors",
+    "make_tf_dataset",
+    "read_lines",
+    "read_ren_cecps",
+    "read_semeval",
+    "read_table",
+    "segment_chinese",
+    "select_ebow_vocabulary",
+    "standardize_en",
+    "standardize_zh",
+    "tokenize",
+    "train_word2vec",
+]
 
 
 def __getattr__(name):

@@ -29,23 +29,31 @@ __all__ = [
     "select_ebow_vocabulary",
 ]
 
-#: Common English function words (no emotion words, no negations' content).
+#: Common English function words and Twitter filler (no emotion words).
 ENGLISH_STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again against all am an and any are aren't as at be because been
-    before being below between both but by can could couldn't did didn't do does doesn't
-    doing don't down during each few for from further had hadn't has hasn't have haven't
-    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd
-    i'll i'm i've if in into is isn't it it's its itself let's me more most my myself no nor
-    not of off on once only or other ought our ours ourselves out over own same she she'd
-    she'll she's should shouldn't so some such than that that's the their theirs them
-    themselves then there there's these they they'd they'll they're they've this those
-    through to too under until up us very was wasn't we we'd we'll we're we've were weren't
-    what what's when when's where where's which while who who's whom why why's will with
-    won't would wouldn't you you'd you'll you're you've your yours yourself yourselves
-    im u ur rt via amp just also got get gets go going gonna now one two still even though
-    yet will 's 're 've 'll 'd 'm n't
-    """.split()
+    [
+        "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
+        "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below",
+        "between", "both", "but", "by", "can", "could", "couldn't", "did", "didn't", "do",
+        "does", "doesn't", "doing", "don't", "down", "during", "each", "few", "for", "from",
+        "further", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he",
+        "he'd", "he'll", "he's", "her", "here", "here's", "hers", "herself", "him",
+        "himself", "his", "how", "how's", "i", "i'd", "i'll", "i'm", "i've", "if", "in",
+        "into", "is", "isn't", "it", "it's", "its", "itself", "let's", "me", "more", "most",
+        "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or",
+        "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "same", "she",
+        "she'd", "she'll", "she's", "should", "shouldn't", "so", "some", "such", "than",
+        "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there",
+        "there's", "these", "they", "they'd", "they'll", "they're", "they've", "this",
+        "those", "through", "to", "too", "under", "until", "up", "us", "very", "was",
+        "wasn't", "we", "we'd", "we'll", "we're", "we've", "were", "weren't", "what",
+        "what's", "when", "when's", "where", "where's", "which", "while", "who", "who's",
+        "whom", "why", "why's", "will", "with", "won't", "would", "wouldn't", "you",
+        "you'd", "you'll", "you're", "you've", "your", "yours", "yourself", "yourselves",
+        "im", "u", "ur", "rt", "via", "amp", "just", "also", "got", "get", "gets", "go",
+        "going", "gonna", "now", "one", "two", "still", "even", "though", "yet", "'s",
+        "'re", "'ve", "'ll", "'d", "'m", "n't",
+    ]
 )
 
 LEXICON_FORMATS = ("auto", "nrc", "huliu", "mpqa", "wordlist")

@@ -14,11 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords
-from lem_keras.data.ebow import select_ebow_vocabulary
+from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords, select_ebow_vocabulary
 from lem_keras.data.text import segment_chinese, standardize, tokenize
 
-__all__ = ["PAD_TOKEN", "OOV_TOKEN", "TextFeaturizer", "TextPipeline", "make_tf_dataset"]
+__all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "make_tf_dataset"]
 
 #: Index 0 of ``token_vocabulary``: padding.
 PAD_TOKEN = ""

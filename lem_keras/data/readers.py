@@ -102,7 +102,7 @@ def _read_text(path: str | os.PathLike) -> str:
 def _lines(text: str) -> list[str]:
     # Not str.splitlines(): tweets may hold U+2028 or \x1c, which are not row ends.
     lines = text.split("\n")
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _parse_binary(path, line: int, column: str, value: str) -> int:
