@@ -127,3 +127,14 @@ def test_chinese_tokenize_and_standardize_zh():
 def test_is_emoji_token():
     assert is_emoji_token("😂") and is_emoji_token("<smile>")
     assert not is_emoji_token("happy") and not is_emoji_token("<url>")
+
+
+def test_escaped_newlines_and_html_entities():
+    assert tok("one\\ntwo &amp; &lt;3") == ["one", "two", "&", "<heart>"]
+
+
+def test_jieba_mode_resegments_presegmented_text():
+    raw = "我今天非常高兴。"
+    spaced = " ".join(raw)  # one character per "word"
+    assert segment_chinese([spaced], "jieba") == segment_chinese([raw], "jieba")
+    assert segment_chinese([spaced], "auto") == [spaced]

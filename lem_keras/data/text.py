@@ -100,7 +100,8 @@ def standardize_en(strings: tf.Tensor) -> tf.Tensor:
     """Standardise English tweets into space-separated tokens, in-graph.
 
     Steps: cut to :data:`MAX_INPUT_BYTES`, repair invalid UTF-8, drop variation
-    selectors / ZWJ / skin tones, lowercase, URLs -> ``<url>``, @mentions ->
+    selectors / ZWJ / skin tones, lowercase, escaped ``\\n`` -> space, HTML
+    entities ``&amp; &lt; &gt;`` decoded, URLs -> ``<url>``, @mentions ->
     ``<user>``, emoticons -> ``<smile>``, ``<sad>``, ``<laugh>``, ``<wink>``,
     ``<tongue>``, ``<heart>``, ``<annoyed>``, letters repeated three or more times
     cut to two (``soooo`` -> ``soo``), punctuation and each emoji split off as
@@ -116,6 +117,11 @@ def standardize_en(strings: tf.Tensor) -> tf.Tensor:
     """
     strings = _cut_and_repair(strings)
     strings = tf.strings.lower(strings, encoding="utf-8")
+    # Tweet dumps carry escaped newlines and HTML entities (`&lt;3` is a heart).
+    strings = tf.strings.regex_replace(strings, r"\\n", " ")
+    strings = tf.strings.regex_replace(strings, "&amp;", " & ")
+    strings = tf.strings.regex_replace(strings, "&lt;", "<")
+    strings = tf.strings.regex_replace(strings, "&gt;", ">")
     strings = tf.strings.regex_replace(strings, "[\u2018\u2019\u02bc\u0060\u00b4]", "'")
     strings = tf.strings.regex_replace(strings, _URL, f" {_MARK}url{_MARK} ")
     strings = tf.strings.regex_replace(strings, _MENTION, f" {_MARK}user{_MARK} ")
@@ -173,6 +179,7 @@ def standardize(language: str):
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _PRESEGMENTED = re.compile(f"[{_CJK}]\\s+[{_CJK}]")
+_CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
 _JIEBA_LOCK = threading.Lock()
 _jieba_tokenizer = None
 
@@ -202,7 +209,9 @@ def segment_chinese(texts: Iterable[str], mode: str = "auto") -> list[str]:
 
     Args:
         texts: sentences, raw or pre-segmented.
-        mode: ``"jieba"`` segments every text with jieba (HMM on, deterministic);
+        mode: ``"jieba"`` segments every text with jieba (HMM on, deterministic),
+            after removing whitespace between CJK characters, so pre-segmented
+            text is re-segmented the way raw text at prediction time will be;
             ``"pre-segmented"`` only normalises whitespace; ``"auto"`` treats a
             text as pre-segmented when it has whitespace between two CJK
             characters and segments it with jieba otherwise.
@@ -217,6 +226,8 @@ def segment_chinese(texts: Iterable[str], mode: str = "auto") -> list[str]:
         if mode == "pre-segmented" or (mode == "auto" and is_presegmented(text)):
             result.append(" ".join(text.split()))
         else:
+            if mode == "jieba":
+                text = _CJK_GAP.sub("", text)
             words = _jieba().lcut(text, HMM=True)
             result.append(" ".join(w.strip() for w in words if w.strip()))
     return result
