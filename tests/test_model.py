@@ -1,0 +1,152 @@
+"""LatentEmotionMemory: phases, learning, ablations, embeddings, thresholds, save/load."""
+
+import keras
+import numpy as np
+import pytest
+
+from lem_keras import LatentEmotionMemory
+from lem_keras.metrics import MicroF1, multilabel_report
+
+K, V, T, L = 4, 30, 60, 10
+SMALL = dict(embedding_dim=16, hops=2, latent_hidden=16, led_dim=8, ef_dim=8, le_dim=8, attention_dim=8,
+             gru_units=8, dropout=0.0, word_dropout=0.0)
+
+
+def _data(n=32, seed=0):
+    """Learnable labels: emotion k present iff a token of group k appears."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(5 * K + 1, T, size=(n, L))
+    lengths = rng.integers(4, L + 1, size=n)
+    labels = (rng.random((n, K)) < 0.35).astype("float32")
+    ebow = np.zeros((n, V), "float32")
+    for i in range(n):
+        for k in np.flatnonzero(labels[i]):
+            tokens[i, rng.integers(0, lengths[i])] = 1 + 5 * k + rng.integers(0, 5)
+            ebow[i, 3 * k + rng.integers(0, 3)] += 1
+        ebow[i, 3 * K + rng.integers(0, V - 3 * K)] += 1
+    tokens[np.arange(L)[None] >= lengths[:, None]] = 0
+    ebow /= ebow.sum(1, keepdims=True)
+    return {"tokens": tokens.astype("int32"), "ebow": ebow}, labels
+
+
+def _model(**overrides):
+    keras.utils.set_random_seed(1)
+    config = dict(SMALL, **overrides)
+    return LatentEmotionMemory(K, V, T, **config)
+
+
+def _values(variables):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def test_outputs_and_details():
+    x, _ = _data(5)
+    x["tokens"][0] = 0  # an all-padding sentence must not give NaN
+    model = _model()
+    p = keras.ops.convert_to_numpy(model(x))
+    assert p.shape == (5, K) and np.isfinite(p).all()
+    details = model(x, return_details=True)
+    assert details["latent_distribution"].shape == (5, K)
+    assert details["attention"].shape == (5, K, L)
+    attention = keras.ops.convert_to_numpy(details["attention"])
+    np.testing.assert_allclose(attention[1:].sum(-1), 1.0, rtol=1e-5)
+    assert np.all(attention[0] == 0)
+    padded = np.broadcast_to((x["tokens"] == 0)[:, None, :], attention.shape)
+    assert np.all(attention[padded] == 0)
+
+
+def test_latent_step_leaves_classifier_untouched_joint_step_moves_it():
+    x, y = _data(16)
+    model = _model(dropout=0.1, word_dropout=0.2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), latent_optimizer=keras.optimizers.Adam(1e-2))
+    latent_ids = {id(v) for v in model.latent_module.variables}
+    classifier_state = [v for v in model.variables if id(v) not in latent_ids]
+    assert len(model.classifier_variables) > 0
+    before = _values(classifier_state)
+    optimizer_before = _values(model.optimizer.variables)
+    latent_before = _values(model.latent_variables)
+
+    model.set_phase("latent")
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert logs["phase"] == 0.0
+    for a, b in zip(before, _values(classifier_state)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(optimizer_before, _values(model.optimizer.variables)):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(latent_before, _values(model.latent_variables)))
+    assert int(model.latent_optimizer.iterations.numpy()) == 1
+
+    model.set_phase("joint")
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert logs["phase"] == 1.0
+    after = _values(model.classifier_variables)
+    classifier_before = [b for v, b in zip(classifier_state, before) if v.trainable]
+    moved = [not np.array_equal(a, b) for a, b in zip(classifier_before, after)]
+    assert all(moved)
+    assert any(not np.array_equal(a, b) for a, b in zip(optimizer_before, _values(model.optimizer.variables)))
+
+
+def test_fit_logs_losses_and_overfits_32_examples():
+    x, y = _data(32)
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), metrics=[MicroF1()])
+    history = model.fit(x, y, batch_size=16, epochs=40, verbose=0).history
+    for key in ("loss", "reconstruction_loss", "kl_loss", "classification_loss", "phase", "micro_f1"):
+        assert key in history, key
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["classification_loss"][-1] < 0.5 * history["classification_loss"][0]
+    scores = model.predict(x, verbose=0)
+    assert multilabel_report(y, scores, 0.5)["micro_f1"] >= 0.95
+
+
+def test_ablation_switches_change_the_architecture():
+    x, _ = _data(4)
+    full = _model()
+    no_wled = _model(use_wled=False)
+    no_rle = _model(use_rle=False)
+    gru_input = lambda m: m.emotion_classifier.bigru.forward_layer.cell.kernel.shape[0]  # noqa: E731
+    assert gru_input(full) == SMALL["embedding_dim"] + SMALL["led_dim"]
+    assert gru_input(no_wled) == SMALL["embedding_dim"]
+    assert all(not any("query_kernel" in w.path for w in hop.weights) for hop in no_rle.memory_hops)
+    for m in (no_wled, no_rle):
+        assert keras.ops.convert_to_numpy(m(x)).shape == (4, K)
+
+
+def test_initial_embedding_matrix_frozen_or_trainable():
+    matrix = np.random.default_rng(0).normal(size=(T, 16)).astype("float32")
+    frozen = _model(embedding_matrix=matrix, trainable_embeddings=False)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(frozen.token_embedding.embeddings), matrix)
+    assert not any(v is frozen.token_embedding.embeddings for v in frozen.trainable_variables)
+    trainable = _model(embedding_matrix=matrix)
+    assert any(v is trainable.token_embedding.embeddings for v in trainable.trainable_variables)
+    with pytest.raises(ValueError):
+        _model(embedding_matrix=matrix[:, :5])
+
+
+def test_save_load_safe_mode_identical(tmp_path):
+    x, y = _data(16)
+    model = _model(emotion_names=["anger", "joy", "fear", "sadness"])
+    model.compile(optimizer="adam", latent_optimizer=keras.optimizers.Adagrad(0.05), metrics=[MicroF1()])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.set_thresholds([0.3, 0.4, 0.5, 0.6])
+    path = tmp_path / "lem.keras"
+    model.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    assert isinstance(restored, LatentEmotionMemory)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
+    np.testing.assert_allclose(restored.get_thresholds(), [0.3, 0.4, 0.5, 0.6])
+    assert restored.emotion_names == ["anger", "joy", "fear", "sadness"]
+    assert isinstance(restored.latent_optimizer, keras.optimizers.Adagrad)
+    restored.fit(x, y, batch_size=8, epochs=1, verbose=0)  # still trains after reload
+
+
+def test_config_round_trip():
+    model = _model(use_rle=False, hops=3)
+    clone = LatentEmotionMemory.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert len(clone.memory_hops) == 3
+
+
+def test_bad_phase_rejected():
+    with pytest.raises(ValueError):
+        _model().set_phase("classifier")
