@@ -151,3 +151,13 @@ def test_read_lines():
     assert read_lines(FIXTURES / "unlabeled.txt") == ["I love this :)", "so sad today", "#happy days 😂"]
     with pytest.raises(DataFormatError, match=r"unlabeled_bad_utf8.txt:3: invalid UTF-8"):
         read_lines(FIXTURES / "unlabeled_bad_utf8.txt")
+
+
+def test_decode_lines_names_source_and_line():
+    from lem_keras.data.readers import decode_lines
+
+    assert decode_lines(b"one\r\n\r\ntwo\n") == ["one", "two"]
+    with pytest.raises(DataFormatError, match=r"^<stdin>:2: invalid UTF-8"):
+        decode_lines(b"ok\n\xff\n")
+    with pytest.raises(DataFormatError, match="empty"):
+        decode_lines(b"  \n")

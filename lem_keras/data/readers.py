@@ -21,6 +21,7 @@ __all__ = [
     "REN_CECPS_EMOTIONS",
     "DataFormatError",
     "Dataset",
+    "decode_lines",
     "find_split_files",
     "load_dataset",
     "read_lines",
@@ -84,8 +85,10 @@ class Dataset:
 
 def _read_text(path: str | os.PathLike) -> str:
     """Decode a whole file as UTF-8, naming the line of the first bad byte."""
-    path = Path(path)
-    data = path.read_bytes()
+    return _decode_text(Path(path).read_bytes(), path)
+
+
+def _decode_text(data: bytes, path: str | os.PathLike) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -372,6 +375,22 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         DataFormatError: on invalid UTF-8 (naming the line) or an empty file.
     """
     return [line for line in _lines(_read_text(path)) if line.strip()]
+
+
+def decode_lines(data: bytes, source: str = "<stdin>") -> list[str]:
+    """Like :func:`read_lines`, for bytes already read (e.g. from stdin).
+
+    Args:
+        data: UTF-8 bytes, one text per line.
+        source: the name used in error messages.
+
+    Returns:
+        The non-blank lines, without line ends.
+
+    Raises:
+        DataFormatError: on invalid UTF-8 (naming the line) or empty input.
+    """
+    return [line for line in _lines(_decode_text(data, source)) if line.strip()]
 
 
 def _format_from_extension(path: Path) -> str:
