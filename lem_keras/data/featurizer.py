@@ -194,7 +194,7 @@ class TextPipeline:
         stopwords: Iterable[str] | str | os.PathLike | None = None,
         max_tokens: int | None = None,
         min_count: int = 2,
-        max_length: int | str = 50,
+        max_length: int | str | None = 50,
         max_length_cap: int = 200,
         ebow_max_size: int = 2000,
         ebow_min_df: int = 2,
@@ -213,8 +213,8 @@ class TextPipeline:
                 list for English, none for Chinese.
             max_tokens: cap on the token vocabulary (excluding pad/OOV).
             min_count: minimum count of a token to enter the vocabulary.
-            max_length: L, or ``"auto"`` for the 95th percentile of training
-                lengths, capped at ``max_length_cap``.
+            max_length: L, or ``"auto"`` (or ``None``) for the 95th percentile of
+                training lengths, capped at ``max_length_cap``.
             max_length_cap: upper bound for ``"auto"``.
             ebow_max_size: maximum eBoW vocabulary size.
             ebow_min_df: minimum document frequency of an eBoW word.
@@ -233,7 +233,7 @@ class TextPipeline:
         words = [w for w in words if w not in (PAD_TOKEN, OOV_TOKEN)]
         if max_tokens is not None:
             words = words[:max_tokens]
-        if max_length == "auto":
+        if max_length is None or max_length == "auto":
             lengths = [len(t) for t in token_lists] or [1]
             max_length = int(min(max_length_cap, max(1, math.ceil(np.percentile(lengths, 95)))))
         lexicon = None
