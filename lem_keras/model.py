@@ -177,6 +177,7 @@ class LatentEmotionMemory(keras.Model):
             self.token_embedding.embeddings.assign(matrix.astype(self.token_embedding.embeddings.dtype))
 
         self._phase = "joint"
+        self._phase_functions = {}
         self.latent_optimizer = None
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
@@ -254,21 +255,23 @@ class LatentEmotionMemory(keras.Model):
     def set_phase(self, phase: str) -> None:
         """Switch between the latent-only and the joint training phase.
 
-        Each phase traces its own train/test graph; switching drops the cached ones.
+        Each phase traces its own train/test graph (the phase is read at trace time); the
+        graphs of both phases are kept, so alternating does not retrace.
         """
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, got {phase!r}.")
         if phase == self._phase:
             return
+        self._phase_functions[self._phase] = (self.train_function, self.test_function)
         self._phase = phase
-        self.train_function = None
-        self.test_function = None
-        self.make_train_function_if_compiled()
-
-    def make_train_function_if_compiled(self) -> None:
+        train_function, test_function = self._phase_functions.get(phase, (None, None))
+        self.train_function, self.test_function = train_function, test_function
         if getattr(self, "compiled", False):
-            self.make_train_function(force=True)
-            self.make_test_function(force=True)
+            # fit() reads self.train_function at every step: it must never be None mid-fit.
+            if self.train_function is None:
+                self.make_train_function(force=True)
+            if self.test_function is None:
+                self.make_test_function(force=True)
 
     @property
     def latent_variables(self) -> list:
@@ -311,6 +314,7 @@ class LatentEmotionMemory(keras.Model):
         if kwargs.get("loss") is not None:
             raise ValueError("LatentEmotionMemory computes its own losses; do not pass `loss`.")
         kwargs.pop("loss", None)
+        self._phase_functions = {}
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
         if latent_optimizer is None:
             latent_optimizer = keras.optimizers.Adam(learning_rate=1e-3)
