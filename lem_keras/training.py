@@ -312,12 +312,14 @@ def mirrored_strategy(cpu_devices: int = 2):
     if tf.config.list_physical_devices("GPU"):
         return tf.distribute.MirroredStrategy()
     cpu = tf.config.list_physical_devices("CPU")[0]
-    if len(tf.config.list_logical_devices("CPU")) < cpu_devices:
-        try:
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)]
-            )
-        except RuntimeError as error:
+    # Configure before asking for logical devices: listing them initialises the runtime,
+    # after which the CPU can no longer be split.
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)]
+        )
+    except RuntimeError as error:
+        if len(tf.config.list_logical_devices("CPU")) < cpu_devices:
             raise RuntimeError(
                 "MirroredStrategy on CPU needs the CPU split into logical devices before "
                 "TensorFlow initialises; call mirrored_strategy() first thing"
