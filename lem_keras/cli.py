@@ -127,6 +127,13 @@ def _read_input_lines(path: str | None) -> list[str]:
 def cmd_train(args) -> int:
     from lem_keras.training import train
 
+    strategy = None
+    if args.strategy == "mirrored":
+        from lem_keras.training import mirrored_strategy
+
+        # First: the CPU can only be split into logical devices before TF initialises them.
+        strategy = mirrored_strategy()
+        print(f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas", file=sys.stderr)
     train_data, dev_data, config_name, language = _resolve_training_data(args)
     data_dir = args.data[0] if args.data and Path(args.data[0]).is_dir() else None
     config = _training_config(args, config_name, language, data_dir)
@@ -135,14 +142,48 @@ def cmd_train(args) -> int:
         f"{len(train_data.emotion_names)} emotions, config {config_name or 'default'}",
         file=sys.stderr,
     )
-    strategy = None
-    if args.strategy == "mirrored":
-        from lem_keras.training import mirrored_strategy
-
-        strategy = mirrored_strategy()
     result = train(config, train_data, dev_data, out_dir=args.out, verbose=args.verbose, strategy=strategy)
     print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
     print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from lem_keras.tuning import distributed_role, format_table, load_space, run_search
+
+    train_data, dev_data, config_name, language = _resolve_training_data(args)
+    data_dir = args.data[0] if args.data and Path(args.data[0]).is_dir() else None
+    config = _training_config(args, config_name, language, data_dir)
+    space = load_space(args.space)
+    role = distributed_role()
+    print(
+        f"tuning LEM ({args.tuner}, {args.max_trials} trials, {args.epochs} epochs, objective "
+        f"{args.objective}, role {role}) on {len(train_data.texts)} train / {len(dev_data.texts)} dev "
+        f"texts, config {config_name or 'default'}; searching {', '.join(sorted(space))}",
+        file=sys.stderr,
+    )
+    result = run_search(
+        config,
+        train_data,
+        dev_data,
+        args.out,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        objective=args.objective,
+        space=space,
+        overwrite=args.overwrite,
+        verbose=args.verbose,
+        log=lambda message: print(message, file=sys.stderr),
+        print_table=False,
+    )
+    if result.role == "worker":
+        print(f"worker {os.environ.get('KERASTUNER_TUNER_ID')} finished", file=sys.stderr)
+        return 0
+    print(format_table(result.rows, args.objective) if result.rows else "no trials")
+    if result.dev_metrics is not None:
+        print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
+        print(f"best model written to {args.out} (trials: {args.out}/trials.md)", file=sys.stderr)
     return 0
 
 
@@ -297,6 +338,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_table_options(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "tune",
+        help="hyper-parameter search with KerasTuner (random, bayesian, hyperband)",
+        description="Search hops, latent and memory sizes, dropout, learning rate and the length of "
+        "latent pre-training with KerasTuner, on one machine or distributed (KerasTuner's chief/worker "
+        "mode: set KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT). Writes "
+        "DIR/trials.json, DIR/trials.md, TensorBoard HParams logs in DIR/logs and the best model "
+        "(thresholds calibrated on dev) exactly as `train` writes one.",
+    )
+    p.add_argument("--data", nargs="+", metavar="PATH",
+                   help="a directory with train and dev files, or two files TRAIN DEV; omitted: the demo corpus")
+    p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
+    p.add_argument("--language", choices=("en", "zh"), help="text language (default: zh for ren-cecps, else en)")
+    p.add_argument("--segmentation", choices=("auto", "jieba", "pre-segmented"), help="Chinese segmentation")
+    p.add_argument("--config", help="base configuration: shipped name or JSON file of TrainConfig fields")
+    p.add_argument("--space", metavar="FILE",
+                   help="JSON search space merged onto the default (see tuning/README.md)")
+    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random", help="search algorithm")
+    p.add_argument("--max-trials", type=int, default=10, help="number of trials (random, bayesian)")
+    p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
+    p.add_argument("--objective", choices=("val_micro_f1", "val_jaccard", "val_macro_f1"),
+                   default="val_micro_f1", help="dev metric to maximise")
+    p.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary")
+    p.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line")
+    p.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
+    p.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
+    p.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
+    p.add_argument("--max-length", type=int, help="tokens kept per text")
+    p.add_argument("--batch-size", type=int, help="batch size")
+    p.add_argument("--seed", type=int, help="random seed of the models and of the tuner")
+    p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming DIR/search")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="Keras progress output")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    _add_table_options(p)
+    p.set_defaults(func=cmd_tune, hops=None, pretrain_epochs=None, learning_rate=None, no_wled=False,
+                   no_rle=False)
 
     p = sub.add_parser("evaluate", help="the full metric table of a model on a labelled file",
                        description="Score a trained model on a labelled file at the model's thresholds.")
