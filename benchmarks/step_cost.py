@@ -90,10 +90,16 @@ def main() -> None:
         return lambda: [t.numpy() if hasattr(t, "numpy") else t for t in tf.nest.flatten(fn())]
 
     rows = [
-        ("LEM train step (joint)", _median_seconds(run(lambda: lem_train(lem_iter)), args.warmup, args.steps)),
+        (
+            "LEM train step (joint)",
+            _median_seconds(run(lambda: lem_train(lem_iter)), args.warmup, args.steps),
+        ),
         ("BiGRU train step", _median_seconds(run(lambda: bigru_train(bigru_iter)), args.warmup, args.steps)),
         ("LEM inference step", _median_seconds(run(lambda: lem_infer(inputs)), args.warmup, args.steps)),
-        ("BiGRU inference step", _median_seconds(run(lambda: bigru_infer(tokens_t)), args.warmup, args.steps)),
+        (
+            "BiGRU inference step",
+            _median_seconds(run(lambda: bigru_infer(tokens_t)), args.warmup, args.steps),
+        ),
     ]
     print(
         f"batch {b}, {length} tokens, {k} emotions, eBoW {v}, vocab {args.vocab}, "

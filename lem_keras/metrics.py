@@ -245,7 +245,11 @@ class _MultiLabelMetric(keras.metrics.Metric):
         y = ops.cast(y_true, "float32")
         s = ops.cast(y_pred, "float32")
         p = ops.cast(ops.greater_equal(s, self.threshold), "float32")
-        w = ops.ones_like(s[:, 0]) if sample_weight is None else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        w = (
+            ops.ones_like(s[:, 0])
+            if sample_weight is None
+            else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        )
         return y, s, p, w
 
     def get_config(self):
@@ -256,8 +260,9 @@ class _MultiLabelMetric(keras.metrics.Metric):
 class HammingLoss(_MultiLabelMetric):
     """Streaming Hamming loss at ``threshold`` (logged as ``hamming_loss``)."""
 
-    def __init__(self, name: str = "hamming_loss", threshold: float = 0.5, num_labels: int | None = None,
-                 dtype=None):
+    def __init__(
+        self, name: str = "hamming_loss", threshold: float = 0.5, num_labels: int | None = None, dtype=None
+    ):
         super().__init__(name, threshold, num_labels, dtype)
         self.errors = self.add_variable(shape=(), initializer="zeros", name="errors")
         self.cells = self.add_variable(shape=(), initializer="zeros", name="cells")
@@ -275,7 +280,9 @@ class HammingLoss(_MultiLabelMetric):
 class JaccardAccuracy(_MultiLabelMetric):
     """Streaming SemEval-2018 Jaccard accuracy (1 for empty gold and prediction); logged as ``jaccard``."""
 
-    def __init__(self, name: str = "jaccard", threshold: float = 0.5, num_labels: int | None = None, dtype=None):
+    def __init__(
+        self, name: str = "jaccard", threshold: float = 0.5, num_labels: int | None = None, dtype=None
+    ):
         super().__init__(name, threshold, num_labels, dtype)
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
@@ -296,7 +303,9 @@ class JaccardAccuracy(_MultiLabelMetric):
 class MicroF1(_MultiLabelMetric):
     """Streaming micro-averaged F1 at ``threshold`` (logged as ``micro_f1``)."""
 
-    def __init__(self, name: str = "micro_f1", threshold: float = 0.5, num_labels: int | None = None, dtype=None):
+    def __init__(
+        self, name: str = "micro_f1", threshold: float = 0.5, num_labels: int | None = None, dtype=None
+    ):
         super().__init__(name, threshold, num_labels, dtype)
         self.tp = self.add_variable(shape=(), initializer="zeros", name="tp")
         self.fp = self.add_variable(shape=(), initializer="zeros", name="fp")
@@ -317,7 +326,9 @@ class MicroF1(_MultiLabelMetric):
 class MacroF1(_MultiLabelMetric):
     """Streaming macro-averaged F1 at ``threshold`` (logged as ``macro_f1``); K is read from the first batch."""
 
-    def __init__(self, name: str = "macro_f1", threshold: float = 0.5, num_labels: int | None = None, dtype=None):
+    def __init__(
+        self, name: str = "macro_f1", threshold: float = 0.5, num_labels: int | None = None, dtype=None
+    ):
         super().__init__(name, threshold, num_labels, dtype)
 
     def _build_states(self, num_labels: int) -> None:
@@ -343,7 +354,9 @@ class MacroF1(_MultiLabelMetric):
 class RankingLoss(_MultiLabelMetric):
     """Streaming ranking loss (exact; logged as ``ranking_loss``)."""
 
-    def __init__(self, name: str = "ranking_loss", num_labels: int | None = None, dtype=None, threshold: float = 0.5):
+    def __init__(
+        self, name: str = "ranking_loss", num_labels: int | None = None, dtype=None, threshold: float = 0.5
+    ):
         super().__init__(name, threshold, num_labels, dtype)
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
@@ -372,8 +385,14 @@ class MacroPRAUC(_MultiLabelMetric):
     example are left out of the mean.
     """
 
-    def __init__(self, name: str = "macro_pr_auc", num_thresholds: int = 200, num_labels: int | None = None,
-                 dtype=None, threshold: float = 0.5):
+    def __init__(
+        self,
+        name: str = "macro_pr_auc",
+        num_thresholds: int = 200,
+        num_labels: int | None = None,
+        dtype=None,
+        threshold: float = 0.5,
+    ):
         self.num_thresholds = int(num_thresholds)
         super().__init__(name, threshold, num_labels, dtype)
 

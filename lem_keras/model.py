@@ -112,7 +112,8 @@ class LatentEmotionMemory(keras.Model):
         self.embedding_dim = int(embedding_dim)
         self.hops = int(hops)
         self.emotion_names = (
-            [str(n) for n in emotion_names] if emotion_names is not None
+            [str(n) for n in emotion_names]
+            if emotion_names is not None
             else [f"emotion_{k}" for k in range(num_emotions)]
         )
         self.use_wled = bool(use_wled)
@@ -149,18 +150,25 @@ class LatentEmotionMemory(keras.Model):
             name="latent_module",
             dtype=policy,
         )
-        self.latent_embedding_layer = MaskedLatentEmbedding(le_dim, name="masked_latent_embedding",
-                                                            dtype=policy)
+        self.latent_embedding_layer = MaskedLatentEmbedding(
+            le_dim, name="masked_latent_embedding", dtype=policy
+        )
         self.memory_hops = [
-            EmotionMemoryHop(attention_dim, use_emotion_query=use_rle, name=f"memory_hop_{h + 1}", dtype=policy)
+            EmotionMemoryHop(
+                attention_dim, use_emotion_query=use_rle, name=f"memory_hop_{h + 1}", dtype=policy
+            )
             for h in range(self.hops)
         ]
-        self.emotion_classifier = EmotionSequenceClassifier(gru_units, dropout=dropout,
-                                                            name="emotion_classifier", dtype=policy)
+        self.emotion_classifier = EmotionSequenceClassifier(
+            gru_units, dropout=dropout, name="emotion_classifier", dtype=policy
+        )
         self._build_all()
         self.thresholds = self.add_weight(
-            shape=(num_emotions,), initializer=keras.initializers.Constant(0.5), trainable=False,
-            name="thresholds", dtype="float32",
+            shape=(num_emotions,),
+            initializer=keras.initializers.Constant(0.5),
+            trainable=False,
+            name="thresholds",
+            dtype="float32",
         )
         # [phase (0 latent / 1 joint), epochs in phase, best monitored value, epochs without
         # improvement, best is set, returns to latent]: AlternatingSchedule's state, kept in
@@ -194,8 +202,13 @@ class LatentEmotionMemory(keras.Model):
         w_led_shape = (k, self.led_dim)
         self.latent_embedding_layer.build((None, k), w_led_shape)
         for hop in self.memory_hops:
-            hop.build((None, None, e), (None, None), (None, k, e), (None, k, self.le_dim),
-                      (self.ebow_size, self.ef_dim))
+            hop.build(
+                (None, None, e),
+                (None, None),
+                (None, k, e),
+                (None, k, self.le_dim),
+                (self.ebow_size, self.ef_dim),
+            )
         feature_dim = e + (self.led_dim if self.use_wled else 0)
         self.emotion_classifier.build((None, k, feature_dim))
         self.built = True
@@ -242,8 +255,9 @@ class LatentEmotionMemory(keras.Model):
         return {
             "probabilities": probabilities,
             "latent_distribution": keras.KerasTensor((batch, self.num_emotions), self.compute_dtype),
-            "attention": keras.KerasTensor((batch, self.num_emotions, inputs["tokens"].shape[1]),
-                                           self.compute_dtype),
+            "attention": keras.KerasTensor(
+                (batch, self.num_emotions, inputs["tokens"].shape[1]), self.compute_dtype
+            ),
         }
 
     # ------------------------------------------------------------------ phases
@@ -385,7 +399,9 @@ class LatentEmotionMemory(keras.Model):
                 total = latent_total + classification
             grads = tape.gradient(total, trainable)
             self.optimizer.apply(grads, trainable)
-        return self._update_logs(x, y, probabilities, reconstruction, kl, classification, total, sample_weight)
+        return self._update_logs(
+            x, y, probabilities, reconstruction, kl, classification, total, sample_weight
+        )
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -395,7 +411,9 @@ class LatentEmotionMemory(keras.Model):
         classification = self._classification_loss(y, probabilities, sample_weight)
         if self._phase == "joint":
             total = total + classification
-        return self._update_logs(x, y, probabilities, reconstruction, kl, classification, total, sample_weight)
+        return self._update_logs(
+            x, y, probabilities, reconstruction, kl, classification, total, sample_weight
+        )
 
     def predict_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -8,8 +8,17 @@ from lem_keras import LatentEmotionMemory
 from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
 
 K, V, T, L = 3, 12, 30, 6
-TINY = dict(embedding_dim=8, hops=1, latent_hidden=8, led_dim=4, ef_dim=4, le_dim=4, attention_dim=4,
-            gru_units=4, dropout=0.0)
+TINY = {
+    "embedding_dim": 8,
+    "hops": 1,
+    "latent_hidden": 8,
+    "led_dim": 4,
+    "ef_dim": 4,
+    "le_dim": 4,
+    "attention_dim": 4,
+    "gru_units": 4,
+    "dropout": 0.0,
+}
 
 
 class ConstantLog(keras.callbacks.Callback):
@@ -47,8 +56,9 @@ def _model():
 
 
 def _schedule():
-    return AlternatingSchedule(pretrain_epochs=2, latent_epochs=1, plateau_patience=1, monitor="flat",
-                               mode="min", kl_anneal_epochs=4)
+    return AlternatingSchedule(
+        pretrain_epochs=2, latent_epochs=1, plateau_patience=1, monitor="flat", mode="min", kl_anneal_epochs=4
+    )
 
 
 # latent x2 (pre-training), joint: best, plateau -> latent x1, joint: best, plateau -> latent ...
@@ -68,11 +78,23 @@ def test_schedule_state_survives_backup_and_restore(data, tmp_path):
     backup = str(tmp_path / "backup")
     model = _model()
     with pytest.raises(RuntimeError):
-        model.fit(x, y, batch_size=8, epochs=8, verbose=0,
-                  callbacks=[ConstantLog(), _schedule(), keras.callbacks.BackupAndRestore(backup), Interrupt(5)])
+        model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=8,
+            verbose=0,
+            callbacks=[ConstantLog(), _schedule(), keras.callbacks.BackupAndRestore(backup), Interrupt(5)],
+        )
     resumed = _model()
-    history = resumed.fit(x, y, batch_size=8, epochs=8, verbose=0,
-                          callbacks=[ConstantLog(), _schedule(), keras.callbacks.BackupAndRestore(backup)])
+    history = resumed.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=8,
+        verbose=0,
+        callbacks=[ConstantLog(), _schedule(), keras.callbacks.BackupAndRestore(backup)],
+    )
     assert [int(p) for p in history.history["phase"]] == EXPECTED[5:]
 
 
@@ -81,7 +103,9 @@ def test_phase_aware_early_stopping_ignores_latent_epochs(data):
     model = _model()
     stopper = PhaseAwareEarlyStopping(monitor="flat", mode="min", patience=1, restore_best_weights=True)
     schedule = AlternatingSchedule(pretrain_epochs=3, latent_epochs=0, plateau_patience=100, monitor="flat")
-    history = model.fit(x, y, batch_size=8, epochs=10, verbose=0, callbacks=[ConstantLog(), schedule, stopper])
+    history = model.fit(
+        x, y, batch_size=8, epochs=10, verbose=0, callbacks=[ConstantLog(), schedule, stopper]
+    )
     phases = [int(p) for p in history.history["phase"]]
     # Three latent epochs never count; joint epoch 4 is best, epoch 5 has not improved -> stop.
     assert phases == [0, 0, 0, 1, 1]
@@ -89,7 +113,16 @@ def test_phase_aware_early_stopping_ignores_latent_epochs(data):
 
     plain = keras.callbacks.EarlyStopping(monitor="flat", mode="min", patience=1)
     model = _model()
-    history = model.fit(x, y, batch_size=8, epochs=10, verbose=0,
-                        callbacks=[ConstantLog(), AlternatingSchedule(pretrain_epochs=3, latent_epochs=0,
-                                                                      monitor="flat"), plain])
+    history = model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=10,
+        verbose=0,
+        callbacks=[
+            ConstantLog(),
+            AlternatingSchedule(pretrain_epochs=3, latent_epochs=0, monitor="flat"),
+            plain,
+        ],
+    )
     assert len(history.history["phase"]) == 2  # plain EarlyStopping trips during pre-training

@@ -127,7 +127,9 @@ def test_sequence_classifier_shape():
     "layer",
     [
         GaussianSampling(seed=2),
-        LatentEmotionModule(K, hidden_dim=8, latent_embedding_dim=3, feature_embedding_dim=4, word_dropout=0.3),
+        LatentEmotionModule(
+            K, hidden_dim=8, latent_embedding_dim=3, feature_embedding_dim=4, word_dropout=0.3
+        ),
         MaskedLatentEmbedding(D, kernel_initializer="he_normal"),
         EmotionMemoryHop(A, use_emotion_query=False, kernel_initializer="orthogonal"),
         EmotionSequenceClassifier(units=6, dropout=0.2),

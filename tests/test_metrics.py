@@ -87,14 +87,15 @@ def test_streaming_metrics_match_report(random_case, metric_cls, key):
     metric = metric_cls()
     assert metric.name == key
     for start in range(0, len(y), 40):
-        metric.update_state(y[start:start + 40].astype("float32"), s[start:start + 40].astype("float32"))
+        metric.update_state(y[start : start + 40].astype("float32"), s[start : start + 40].astype("float32"))
     expected = M.multilabel_report(y, s, 0.5)[key]
     tolerance = 0.01 if key == "macro_pr_auc" else 1e-5  # binned approximation
     assert float(metric.result()) == pytest.approx(expected, abs=tolerance)
     metric.reset_state()
     metric.update_state(y[:40].astype("float32"), s[:40].astype("float32"))
-    assert float(metric.result()) == pytest.approx(M.multilabel_report(y[:40], s[:40], 0.5)[key],
-                                                   abs=tolerance)
+    assert float(metric.result()) == pytest.approx(
+        M.multilabel_report(y[:40], s[:40], 0.5)[key], abs=tolerance
+    )
 
 
 def test_calibrate_thresholds_maximises_each_f1(random_case):

@@ -8,8 +8,18 @@ from lem_keras import LatentEmotionMemory
 from lem_keras.metrics import MicroF1, multilabel_report
 
 K, V, T, L = 4, 30, 60, 10
-SMALL = dict(embedding_dim=16, hops=2, latent_hidden=16, led_dim=8, ef_dim=8, le_dim=8, attention_dim=8,
-             gru_units=8, dropout=0.0, word_dropout=0.0)
+SMALL = {
+    "embedding_dim": 16,
+    "hops": 2,
+    "latent_hidden": 16,
+    "led_dim": 8,
+    "ef_dim": 8,
+    "le_dim": 8,
+    "attention_dim": 8,
+    "gru_units": 8,
+    "dropout": 0.0,
+    "word_dropout": 0.0,
+}
 
 
 def _data(n=32, seed=0):
@@ -104,7 +114,7 @@ def test_ablation_switches_change_the_architecture():
     full = _model()
     no_wled = _model(use_wled=False)
     no_rle = _model(use_rle=False)
-    gru_input = lambda m: m.emotion_classifier.bigru.forward_layer.cell.kernel.shape[0]  # noqa: E731
+    gru_input = lambda m: m.emotion_classifier.bigru.forward_layer.cell.kernel.shape[0]
     assert gru_input(full) == SMALL["embedding_dim"] + SMALL["led_dim"]
     assert gru_input(no_wled) == SMALL["embedding_dim"]
     assert all(not any("query_kernel" in w.path for w in hop.weights) for hop in no_rle.memory_hops)

@@ -72,8 +72,14 @@ class EmotionMemoryHop(keras.layers.Layer):
         self.use_emotion_query = bool(use_emotion_query)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-    def build(self, tokens_shape, token_mask_shape=None, context_shape=None, emotion_queries_shape=None,
-              feature_embedding_shape=None):
+    def build(
+        self,
+        tokens_shape,
+        token_mask_shape=None,
+        context_shape=None,
+        emotion_queries_shape=None,
+        feature_embedding_shape=None,
+    ):
         if context_shape is None or emotion_queries_shape is None or feature_embedding_shape is None:
             raise ValueError("EmotionMemoryHop.build needs the shapes of all five inputs.")
         token_dim = int(tokens_shape[-1])
@@ -84,7 +90,9 @@ class EmotionMemoryHop(keras.layers.Layer):
         init = self.kernel_initializer
         self.token_kernel = self.add_weight(shape=(k, token_dim, a), initializer=init, name="token_kernel")
         if self.use_emotion_query:
-            self.query_kernel = self.add_weight(shape=(k, query_dim, a), initializer=init, name="query_kernel")
+            self.query_kernel = self.add_weight(
+                shape=(k, query_dim, a), initializer=init, name="query_kernel"
+            )
         self.attention_bias = self.add_weight(shape=(k, a), initializer="zeros", name="attention_bias")
         self.score_vector = self.add_weight(shape=(k, a), initializer=init, name="score_vector")
         self.memory_kernel = self.add_weight(
@@ -121,8 +129,9 @@ class EmotionMemoryHop(keras.layers.Layer):
             ops.cast(feature_dim, dtype)
         )
         memory_attention = ops.softmax(memory_scores, axis=-1)
-        memory_read = ops.einsum("bkf,kfe->bke", ops.matmul(memory_attention, feature_embedding),
-                                 self.memory_kernel)
+        memory_read = ops.einsum(
+            "bkf,kfe->bke", ops.matmul(memory_attention, feature_embedding), self.memory_kernel
+        )
         return {
             "context": context + memory_read,
             "input_attention": input_attention,
@@ -153,5 +162,3 @@ class EmotionMemoryHop(keras.layers.Layer):
             }
         )
         return config
-
-

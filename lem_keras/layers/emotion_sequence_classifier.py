@@ -44,8 +44,9 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             name="emotion_bigru",
         )
         self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        self.classifier = keras.layers.Dense(1, activation="sigmoid", name="emotion_classifier",
-                                             dtype=self.dtype_policy)
+        self.classifier = keras.layers.Dense(
+            1, activation="sigmoid", name="emotion_classifier", dtype=self.dtype_policy
+        )
 
     def build(self, input_shape):
         self.bigru.build(tuple(input_shape))

@@ -76,16 +76,22 @@ class LatentEmotionModule(keras.layers.Layer):
         self.word_dropout = float(word_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        dense = dict(dtype=self.dtype_policy)
+        dense = {"dtype": self.dtype_policy}
         self.encoder_hidden_1 = keras.layers.Dense(hidden_dim, "relu", name="encoder_hidden_1", **dense)
         self.encoder_hidden_2 = keras.layers.Dense(hidden_dim, "relu", name="encoder_hidden_2", **dense)
-        self.encoder_shortcut = keras.layers.Dense(hidden_dim, use_bias=False, name="encoder_shortcut", **dense)
+        self.encoder_shortcut = keras.layers.Dense(
+            hidden_dim, use_bias=False, name="encoder_shortcut", **dense
+        )
         self.mu_head = keras.layers.Dense(num_emotions, name="mu", **dense)
         self.log_sigma_head = keras.layers.Dense(
             num_emotions, kernel_initializer="zeros", bias_initializer="zeros", name="log_sigma", **dense
         )
-        self.sampling = GaussianSampling(seed=None if seed is None else seed + 1, name="sampling", dtype=self.dtype_policy)
-        self.feature_decoder = keras.layers.Dense(feature_embedding_dim, "tanh", name="feature_decoder", **dense)
+        self.sampling = GaussianSampling(
+            seed=None if seed is None else seed + 1, name="sampling", dtype=self.dtype_policy
+        )
+        self.feature_decoder = keras.layers.Dense(
+            feature_embedding_dim, "tanh", name="feature_decoder", **dense
+        )
 
     def build(self, ebow_shape):
         vocab = int(ebow_shape[-1])
@@ -107,7 +113,9 @@ class LatentEmotionModule(keras.layers.Layer):
             initializer="glorot_uniform",
             name="feature_embedding",
         )
-        self.reconstruction_bias = self.add_weight(shape=(vocab,), initializer="zeros", name="reconstruction_bias")
+        self.reconstruction_bias = self.add_weight(
+            shape=(vocab,), initializer="zeros", name="reconstruction_bias"
+        )
         self.kl_weight = self.add_weight(
             shape=(), initializer="ones", trainable=False, name="kl_weight", dtype="float32"
         )
@@ -121,7 +129,9 @@ class LatentEmotionModule(keras.layers.Layer):
             dropped = ops.where(keep, ebow, ops.zeros_like(ebow))
             kept_mass = ops.sum(dropped, axis=-1, keepdims=True)
             encoder_input = dropped * (mass / ops.maximum(kept_mass, ops.cast(1e-6, ebow.dtype)))
-        hidden = self.encoder_hidden_2(self.encoder_hidden_1(encoder_input)) + self.encoder_shortcut(encoder_input)
+        hidden = self.encoder_hidden_2(self.encoder_hidden_1(encoder_input)) + self.encoder_shortcut(
+            encoder_input
+        )
         mu = self.mu_head(hidden)
         log_sigma = ops.clip(self.log_sigma_head(hidden), -10.0, 5.0)
         z_sample = self.sampling((mu, log_sigma), training=training)
@@ -138,7 +148,9 @@ class LatentEmotionModule(keras.layers.Layer):
         reconstruction_loss = -ops.sum(target * log_probs, axis=-1)
         mu32 = ops.cast(mu, "float32")
         log_sigma32 = ops.cast(log_sigma, "float32")
-        kl_loss = 0.5 * ops.sum(ops.square(mu32) + ops.exp(2.0 * log_sigma32) - 1.0 - 2.0 * log_sigma32, axis=-1)
+        kl_loss = 0.5 * ops.sum(
+            ops.square(mu32) + ops.exp(2.0 * log_sigma32) - 1.0 - 2.0 * log_sigma32, axis=-1
+        )
         return {
             "mu": mu,
             "log_sigma": log_sigma,

@@ -48,7 +48,9 @@ class MaskedLatentEmbedding(keras.layers.Layer):
             raise ValueError("MaskedLatentEmbedding needs the shape of W_led.")
         num_emotions, embedding_dim = int(latent_embedding_shape[0]), int(latent_embedding_shape[1])
         self.kernel = self.add_weight(
-            shape=(num_emotions, embedding_dim, self.units), initializer=self.kernel_initializer, name="kernel"
+            shape=(num_emotions, embedding_dim, self.units),
+            initializer=self.kernel_initializer,
+            name="kernel",
         )
         self.bias = self.add_weight(shape=(num_emotions, self.units), initializer="zeros", name="bias")
 
