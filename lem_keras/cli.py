@@ -39,7 +39,7 @@ def _table_options(args) -> dict:
 def _load(path: str, fmt: str | None, args=None):
     from lem_keras.data.readers import load_dataset
 
-    return load_dataset(path, fmt, **(_table_options(args) if args is not None else {}))
+    return load_dataset(path, fmt or "auto", **(_table_options(args) if args is not None else {}))
 
 
 def _resolve_training_data(args):
@@ -117,8 +117,8 @@ def _read_input_lines(path: str | None) -> list[str]:
     from lem_keras.data.readers import decode_lines, read_lines
 
     if path is None or path == "-":
-        return decode_lines(sys.stdin.buffer.read(), "<stdin>")
-    return read_lines(path)
+        return decode_lines(sys.stdin.buffer.read(), "<stdin>", keep_blank=True)
+    return read_lines(path, keep_blank=True)
 
 
 # ----------------------------------------------------------------------------- commands

@@ -53,6 +53,8 @@ def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Pa
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target}: already holds a model version; choose another --out or --version")
     featurizer = pipeline.featurizer
+    if not featurizer.built:
+        featurizer(tf.constant([""]))  # a freshly loaded featurizer builds on first call
     archive = keras.export.ExportArchive()
     archive.track(featurizer)
     archive.track(model)

@@ -294,6 +294,7 @@ def load_artifacts(model_dir: str | Path):
     model_path = directory / "model.keras"
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: no trained model here (train one with `lem-keras train --out DIR`)")
+    import lem_keras.metrics  # registers the compiled metrics before loading
     import lem_keras.model  # noqa: F401  (registers the custom layers before loading)
 
     model = keras.saving.load_model(model_path, safe_mode=True)

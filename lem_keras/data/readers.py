@@ -83,12 +83,12 @@ class Dataset:
         return len(self.texts)
 
 
-def _read_text(path: str | os.PathLike) -> str:
+def _read_text(path: str | os.PathLike, allow_empty: bool = False) -> str:
     """Decode a whole file as UTF-8, naming the line of the first bad byte."""
-    return _decode_text(Path(path).read_bytes(), path)
+    return _decode_text(Path(path).read_bytes(), path, allow_empty)
 
 
-def _decode_text(data: bytes, path: str | os.PathLike) -> str:
+def _decode_text(data: bytes, path: str | os.PathLike, allow_empty: bool = False) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -97,7 +97,7 @@ def _decode_text(data: bytes, path: str | os.PathLike) -> str:
             path, line, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8"
         ) from None
     text = text.removeprefix("\ufeff")
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise DataFormatError(path, None, "the file is empty")
     return text
 
@@ -362,35 +362,48 @@ def read_table(
     return Dataset(texts, labels, emotion_names, ids)
 
 
-def read_lines(path: str | os.PathLike) -> list[str]:
-    """Read unlabeled text, one text per line; blank lines are skipped.
+def read_lines(path: str | os.PathLike, keep_blank: bool = False) -> list[str]:
+    """Read unlabeled text, one text per line.
 
     Args:
         path: a UTF-8 text file.
+        keep_blank: keep blank and whitespace-only lines (prediction answers every line);
+            by default they are skipped (corpora for word vectors).
 
     Returns:
-        The non-blank lines, without line ends.
+        The lines, without line ends.
 
     Raises:
-        DataFormatError: on invalid UTF-8 (naming the line) or an empty file.
+        DataFormatError: on invalid UTF-8 (naming the line), or an empty file unless
+            ``keep_blank``.
     """
-    return [line for line in _lines(_read_text(path)) if line.strip()]
+    return _select_lines(_read_text(path, allow_empty=keep_blank), keep_blank)
 
 
-def decode_lines(data: bytes, source: str = "<stdin>") -> list[str]:
+def decode_lines(data: bytes, source: str = "<stdin>", keep_blank: bool = False) -> list[str]:
     """Like :func:`read_lines`, for bytes already read (e.g. from stdin).
 
     Args:
         data: UTF-8 bytes, one text per line.
         source: the name used in error messages.
+        keep_blank: as in :func:`read_lines`.
 
     Returns:
-        The non-blank lines, without line ends.
+        The lines, without line ends.
 
     Raises:
-        DataFormatError: on invalid UTF-8 (naming the line) or empty input.
+        DataFormatError: on invalid UTF-8 (naming the line), or empty input unless ``keep_blank``.
     """
-    return [line for line in _lines(_decode_text(data, source)) if line.strip()]
+    return _select_lines(_decode_text(data, source, allow_empty=keep_blank), keep_blank)
+
+
+def _select_lines(text: str, keep_blank: bool) -> list[str]:
+    lines = _lines(text)
+    if not keep_blank:
+        return [line for line in lines if line.strip()]
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start a new one
+    return lines
 
 
 def _format_from_extension(path: Path) -> str:
