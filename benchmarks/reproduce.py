@@ -1,0 +1,392 @@
+"""Reproduce the LEM paper's comparisons on SemEval-2018 E-c and Ren-CECps, in one command.
+
+    python benchmarks/reproduce.py --semeval ../shared/data/semeval2018-ec \
+        --ren ../shared/data/ren-cecps-sample --out results/
+
+Every run trains on train, selects (early stopping) and calibrates per-emotion thresholds
+on dev, and is scored on dev with `lem_keras.metrics.multilabel_report` — the same code
+for LEM and the baselines. Each run happens in its own subprocess (clean memory, a true
+per-run peak RSS) and writes `OUT/runs/<dataset>__<name>__seed<k>.json` plus its dev
+scores; finished runs are skipped when the command is repeated, so an interrupted
+reproduction resumes. The tables are rebuilt from whatever runs exist:
+
+    OUT/table2.md   main comparison (paper Table 2 layout + LRAP, Jaccard, wall time, RSS)
+    OUT/table4.md   micro-F1 on dev sentences with >=1, >=2, >=3 gold emotions (Table 4)
+    OUT/table6.md   macro-F1 by number of hops (Table 6)
+    OUT/table7.md   top-10 attended key words per emotion (Table 7), best LEM
+    OUT/variants.md word vectors, eBoW lexicon and Chinese segmentation comparisons
+    OUT/summary.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+METRICS = ("hamming_loss", "ranking_loss", "micro_f1", "macro_f1", "macro_pr_auc", "lrap", "jaccard")
+HEADERS = ("HL↓", "RL↓", "miF1", "maF1", "AP (macro PR-AUC)", "LRAP", "Jaccard")
+PAPER = {
+    "semeval": {
+        "LEM (paper, test)": (0.142, 0.157, 0.675, 0.567, 0.568, None, None),
+        "LEM-Wled (paper, test)": (0.185, 0.197, 0.620, 0.517, 0.527, None, None),
+        "LEM-Rle (paper, test)": (0.167, 0.173, 0.640, 0.534, 0.542, None, None),
+    },
+    "ren-cecps": {
+        "LEM (paper, full corpus test)": (0.151, 0.183, 0.501, 0.448, 0.751, None, None),
+        "LEM-Wled (paper, full corpus test)": (0.191, 0.204, 0.408, 0.413, 0.711, None, None),
+        "LEM-Rle (paper, full corpus test)": (0.168, 0.198, 0.436, 0.427, 0.735, None, None),
+    },
+}
+PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550), "ren-cecps": (0.434, 0.448, 0.440, 0.436, 0.431)}
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def plan(args) -> list[dict]:
+    """Every run: dataset, name, model kind, TrainConfig overrides, seed."""
+    runs: list[dict] = []
+    datasets = []
+    if args.semeval:
+        datasets.append(("semeval", args.semeval))
+    if args.ren:
+        datasets.append(("ren-cecps", args.ren))
+    for dataset, path in datasets:
+        base = {"dataset": dataset, "path": str(path)}
+        default_hops = 3 if dataset == "semeval" else 2
+        if "main" in args.groups:
+            runs.append({**base, "name": "tfidf", "kind": "tfidf", "seed": 0, "overrides": {}})
+            for seed in args.seeds:
+                runs.append({**base, "name": "bigru", "kind": "bigru", "seed": seed, "overrides": {}})
+                runs.append({**base, "name": "lem", "kind": "lem", "seed": seed, "overrides": {}})
+                runs.append({**base, "name": "lem-wled", "kind": "lem", "seed": seed,
+                             "overrides": {"use_wled": False}})
+                runs.append({**base, "name": "lem-rle", "kind": "lem", "seed": seed,
+                             "overrides": {"use_rle": False}})
+        if "hops" in args.groups:
+            for hops in range(1, 6):
+                name = "lem" if hops == default_hops else f"lem-hops{hops}"
+                runs.append({**base, "name": name, "kind": "lem", "seed": args.seeds[0],
+                             "overrides": {"hops": hops}})
+        if "embeddings" in args.groups and dataset == "semeval" and args.word_vectors:
+            runs.append({**base, "name": "lem-w2v", "kind": "lem", "seed": args.seeds[0],
+                         "overrides": {"embeddings": str(args.word_vectors)}})
+        if "lexicon" in args.groups and dataset == "semeval" and args.lexicons:
+            files = sorted(str(p) for p in Path(args.lexicons).iterdir() if p.is_file())
+            runs.append({**base, "name": "lem-lexicons", "kind": "lem", "seed": args.seeds[0],
+                         "overrides": {"lexicons": files}})
+        if "segmentation" in args.groups and dataset == "ren-cecps":
+            runs.append({**base, "name": "lem-jieba", "kind": "lem", "seed": args.seeds[0],
+                         "overrides": {"segmentation": "jieba"}})
+    # The same run named twice (the hop sweep's default) is trained once.
+    unique = {}
+    for run in runs:
+        unique.setdefault(run_id(run), run)
+    return list(unique.values())
+
+
+def run_id(run: dict) -> str:
+    return f"{run['dataset']}__{run['name']}__seed{run['seed']}"
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def _load_splits(dataset: str, path: str):
+    from lem_keras.data.readers import find_split_files, load_dataset
+
+    fmt = "semeval" if dataset == "semeval" else "ren-cecps"
+    train_path, dev_path = find_split_files(path, fmt)
+    return load_dataset(train_path, fmt), load_dataset(dev_path, fmt)
+
+
+def _config(run: dict, epochs: int | None):
+    from lem_keras.training import named_config
+
+    config = named_config(run["dataset"])
+    for key, value in run["overrides"].items():
+        setattr(config, key, value)
+    config.seed = run["seed"]
+    if epochs:
+        config.epochs = epochs
+    if run["dataset"] == "ren-cecps" and config.stopwords is None:
+        found = sorted(Path(run["path"]).glob("stopwords*.txt"))
+        config.stopwords = str(found[0]) if found else None
+    return config
+
+
+def _run_tfidf(run, train, dev):
+    from lem_keras.baselines import TfidfLogisticRegression
+
+    model = TfidfLogisticRegression(class_weight="balanced")
+    model.fit(train.texts, train.labels)
+    return model.predict_scores(dev.texts), {}
+
+
+def _run_bigru(run, train, dev, epochs):
+    import keras
+    import tensorflow as tf
+
+    from lem_keras.baselines import build_bigru_classifier
+    from lem_keras.data.featurizer import make_tf_dataset
+    from lem_keras.training import fit_pipeline
+
+    config = _config(run, None)
+    keras.utils.set_random_seed(run["seed"])
+    pipeline = fit_pipeline(config, train)
+
+    def tokens_only(features, labels):
+        return features["tokens"], labels
+
+    train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=32, shuffle=True,
+                               seed=run["seed"]).map(tokens_only)
+    dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256).map(tokens_only)
+    model = build_bigru_classifier(len(pipeline.token_vocabulary), config.embedding_dim,
+                                   pipeline.max_length, train.labels.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    model.fit(train_ds, validation_data=dev_ds, epochs=epochs or 30, callbacks=[stop], verbose=2)
+    scores = model.predict(dev_ds.map(lambda x, y: x), verbose=0)
+    del tf
+    return scores, {"best_epoch": int(stop.best_epoch) + 1 if stop.best_epoch is not None else None}
+
+
+def _run_lem(run, train, dev, epochs, model_dir):
+    from lem_keras.training import predict_scores
+    from lem_keras.training import train as train_lem
+
+    config = _config(run, epochs)
+    result = train_lem(config, train, dev, out_dir=model_dir, verbose=2)
+    scores = predict_scores(result.model, result.pipeline, dev.texts)
+    extra = {"best_epoch": result.best_epoch, "epochs_run": len(result.history.get("loss", [])),
+             "config": config.to_dict()}
+    return scores, extra
+
+
+def run_one(run: dict, out: Path, epochs: int | None) -> dict:
+    """Train and score one run (called in a subprocess)."""
+    from lem_keras.metrics import calibrate_thresholds, multilabel_report
+
+    start = time.perf_counter()
+    train, dev = _load_splits(run["dataset"], run["path"])
+    model_dir = None
+    if run["kind"] == "tfidf":
+        scores, extra = _run_tfidf(run, train, dev)
+    elif run["kind"] == "bigru":
+        scores, extra = _run_bigru(run, train, dev, epochs)
+    else:
+        model_dir = out / "models" / run_id(run)
+        scores, extra = _run_lem(run, train, dev, epochs, model_dir)
+    seconds = time.perf_counter() - start
+    thresholds = calibrate_thresholds(dev.labels, scores)
+    record = {
+        **run,
+        "dev": multilabel_report(dev.labels, scores, thresholds),
+        "dev_at_0.5": multilabel_report(dev.labels, scores, 0.5),
+        "thresholds": [float(t) for t in thresholds],
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "model_dir": str(model_dir) if model_dir else None,
+        **extra,
+    }
+    np.savez_compressed(out / "runs" / f"{run_id(run)}.npz", scores=scores, labels=dev.labels)
+    (out / "runs" / f"{run_id(run)}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _load_runs(out: Path) -> list[dict]:
+    return [json.loads(p.read_text("utf-8")) for p in sorted((out / "runs").glob("*.json"))]
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def _group(runs: list[dict], dataset: str, name: str) -> list[dict]:
+    return [r for r in runs if r["dataset"] == dataset and r["name"] == name]
+
+
+def table2(runs: list[dict]) -> str:
+    lines = ["# Table 2 layout: dev metrics (thresholds calibrated on dev), mean ± std over seeds", ""]
+    for dataset in ("semeval", "ren-cecps"):
+        if not any(r["dataset"] == dataset for r in runs):
+            continue
+        lines += [f"## {dataset}", "",
+                  "| system | seeds | " + " | ".join(HEADERS) + " | wall time (s) | peak RSS (MB) |",
+                  "|---" * (len(HEADERS) + 4) + "|"]
+        for name, label in (("tfidf", "TF-IDF word+char LR"), ("bigru", "BiGRU (BR)"), ("lem", "LEM"),
+                            ("lem-wled", "LEM-Wled"), ("lem-rle", "LEM-Rle")):
+            group = _group(runs, dataset, name)
+            if not group:
+                continue
+            cells = [_fmt([r["dev"][m] for r in group]) for m in METRICS]
+            secs = _fmt([r["seconds"] for r in group]).replace(".000", "")
+            rss = max(r["peak_rss_mb"] for r in group)
+            lines.append(f"| {label} | {len(group)} | " + " | ".join(cells) + f" | {secs} | {rss:.0f} |")
+        for label, values in PAPER[dataset].items():
+            cells = ["—" if v is None else f"{v:.3f}" for v in values]
+            lines.append(f"| {label} | — | " + " | ".join(cells) + " | — | — |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def table4(out: Path, runs: list[dict]) -> str:
+    from lem_keras.metrics import multilabel_report
+
+    lines = ["# Table 4 layout: micro-F1 on dev sentences by number of gold emotions", ""]
+    for dataset in ("semeval", "ren-cecps"):
+        names = [n for n in ("tfidf", "bigru", "lem", "lem-wled", "lem-rle") if _group(runs, dataset, n)]
+        if not names:
+            continue
+        lines += [f"## {dataset}", "", "| system | ≥1 | ≥2 | ≥3 |", "|---|---|---|---|"]
+        for name in names:
+            cells = []
+            for at_least in (1, 2, 3):
+                values = []
+                for r in _group(runs, dataset, name):
+                    data = np.load(out / "runs" / f"{run_id(r)}.npz")
+                    keep = data["labels"].sum(axis=1) >= at_least
+                    if keep.any():
+                        report = multilabel_report(data["labels"][keep], data["scores"][keep], r["thresholds"])
+                        values.append(report["micro_f1"])
+                cells.append(_fmt(values))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def table6(runs: list[dict]) -> str:
+    lines = ["# Table 6 layout: macro-F1 on dev by number of memory hops (one seed)", "",
+             "| dataset | 1 hop | 2 hops | 3 hops | 4 hops | 5 hops |", "|---|---|---|---|---|---|"]
+    for dataset in ("semeval", "ren-cecps"):
+        cells = []
+        for hops in range(1, 6):
+            found = [r for r in runs if r["dataset"] == dataset and r["kind"] == "lem"
+                     and r.get("config", {}).get("hops") == hops
+                     and r["name"] in ("lem", f"lem-hops{hops}") and r["seed"] == min(
+                         [x["seed"] for x in runs if x["dataset"] == dataset] or [0])]
+            cells.append(f"{found[0]['dev']['macro_f1']:.3f}" if found else "—")
+        if any(c != "—" for c in cells):
+            lines.append(f"| {dataset} (ours, dev) | " + " | ".join(cells) + " |")
+            lines.append(f"| {dataset} (paper, test) | " + " | ".join(f"{v:.3f}" for v in PAPER_HOPS[dataset]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table7(runs: list[dict]) -> str:
+    from lem_keras.explain import emotion_keywords
+    from lem_keras.training import load_artifacts
+
+    lines = ["# Table 7 layout: top-10 key words per emotion from the memory attention", ""]
+    for dataset in ("semeval", "ren-cecps"):
+        group = [r for r in _group(runs, dataset, "lem") if r.get("model_dir") and Path(r["model_dir"]).exists()]
+        if not group:
+            continue
+        best = max(group, key=lambda r: r["dev"]["macro_f1"])
+        model, pipeline = load_artifacts(best["model_dir"])
+        train, dev = _load_splits(dataset, best["path"])
+        keywords = emotion_keywords(model, pipeline, train.texts + dev.texts)
+        lines += [f"## {dataset} (model {run_id(best)}, top-3 attended tokens per sentence, train+dev)", "",
+                  "| emotion | key words |", "|---|---|"]
+        for emotion, words in keywords.items():
+            lines.append(f"| {emotion} | " + " ".join(w for w, _ in words) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def variants(runs: list[dict]) -> str:
+    lines = ["# Variants (one seed): word vectors, eBoW lexicon, Chinese segmentation", "",
+             "| dataset | run | " + " | ".join(HEADERS) + " | wall time (s) |", "|---" * (len(HEADERS) + 3) + "|"]
+    for r in runs:
+        if r["kind"] != "lem" or r["seed"] != min(x["seed"] for x in runs):
+            continue
+        if r["name"] in ("lem", "lem-w2v", "lem-lexicons", "lem-jieba"):
+            cells = [f"{r['dev'][m]:.3f}" for m in METRICS]
+            lines.append(f"| {r['dataset']} | {r['name']} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(out: Path) -> None:
+    runs = _load_runs(out)
+    (out / "table2.md").write_text(table2(runs), encoding="utf-8")
+    (out / "table4.md").write_text(table4(out, runs), encoding="utf-8")
+    (out / "table6.md").write_text(table6(runs), encoding="utf-8")
+    (out / "variants.md").write_text(variants(runs), encoding="utf-8")
+    try:
+        (out / "table7.md").write_text(table7(runs), encoding="utf-8")
+    except (OSError, ValueError, KeyError) as error:  # the tables above must not be lost to it
+        print(f"table7 failed: {error}", file=sys.stderr)
+    summary = {run_id(r): {"dev": r["dev"], "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]} for r in runs}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print((out / "table2.md").read_text("utf-8"))
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--semeval", type=Path, help="directory with the SemEval-2018 E-c train and dev files")
+    parser.add_argument("--ren", type=Path, help="directory with the Ren-CECps train and dev files")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--groups", nargs="+", default=["main", "hops", "embeddings", "lexicon", "segmentation"],
+                        choices=["main", "hops", "embeddings", "lexicon", "segmentation"])
+    parser.add_argument("--only", nargs="+", help="run only these names (e.g. tfidf lem)")
+    parser.add_argument("--word-vectors", type=Path,
+                        help="vectors from `lem-keras pretrain-embeddings` (for the embeddings group)")
+    parser.add_argument("--lexicons", type=Path, help="directory of lexicon files (for the lexicon group)")
+    parser.add_argument("--epochs", type=int, help="override the maximum epochs of every run")
+    parser.add_argument("--tables-only", action="store_true", help="rebuild the tables from finished runs")
+    parser.add_argument("--run-one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "runs").mkdir(exist_ok=True)
+
+    if args.run_one:
+        run_one(json.loads(args.run_one), args.out, args.epochs)
+        return 0
+    if not args.tables_only:
+        for run in plan(args):
+            if args.only and run["name"] not in args.only:
+                continue
+            if (args.out / "runs" / f"{run_id(run)}.json").exists():
+                print(f"== {run_id(run)}: done before, skipped", flush=True)
+                continue
+            print(f"== {run_id(run)}", flush=True)
+            command = [sys.executable, __file__, "--out", str(args.out), "--run-one", json.dumps(run)]
+            if args.epochs:
+                command += ["--epochs", str(args.epochs)]
+            log = (args.out / "runs" / f"{run_id(run)}.log").open("w")
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            if code != 0:
+                print(f"   failed (exit {code}); see {log.name}", flush=True)
+            else:
+                record = json.loads((args.out / "runs" / f"{run_id(run)}.json").read_text("utf-8"))
+                print("   " + "  ".join(f"{k}={record['dev'][k]:.3f}" for k in METRICS)
+                      + f"  ({record['seconds']:.0f} s)", flush=True)
+    write_tables(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
