@@ -3,7 +3,7 @@
 SemEval-2018 E-c shaped batches: 32 sentences of 50 tokens, 11 emotions, eBoW vocabulary
 5,000, token vocabulary 20,000, 300-d embeddings, 3 memory hops. Both models run in the
 same process under the same thread settings; each step is warmed up, then the median of
-many timed steps is reported. The last line is the LEM/BiGRU train-step cost ratio.
+many timed steps (LEM and BiGRU steps alternating) is reported. The last line is the LEM/BiGRU train-step cost ratio.
 
 Usage: python benchmarks/step_cost.py [--steps N] [--threads T]
 """
@@ -16,15 +16,22 @@ import statistics
 import time
 
 
-def _median_seconds(fn, warmup: int, steps: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
+def _interleaved_medians(fns, warmup: int, steps: int) -> list[float]:
+    """Median seconds of each function, timed in alternating rounds.
+
+    Alternating (A, B, A, B, ...) exposes both models to the same background load, so
+    the ratio stays meaningful on a shared machine.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
     for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, bucket in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [statistics.median(bucket) for bucket in times]
 
 
 def main() -> None:
@@ -39,6 +46,10 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=20000)
     parser.add_argument("--embedding-dim", type=int, default=300)
     parser.add_argument("--hops", type=int, default=3)
+    parser.add_argument("--attention-dim", type=int, default=None, help="override LEM's attention_dim")
+    parser.add_argument(
+        "--ef-dim", type=int, default=None, help="override LEM's ef_dim (default: model default)"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,8 +77,14 @@ def main() -> None:
     inputs = {"tokens": tf.constant(tokens), "ebow": tf.constant(ebow)}
     y = tf.constant(labels)
 
+    overrides = {"ef_dim": args.ef_dim, "attention_dim": args.attention_dim}
     lem = LatentEmotionMemory(
-        num_emotions=k, ebow_size=v, vocab_size=args.vocab, embedding_dim=args.embedding_dim, hops=args.hops
+        num_emotions=k,
+        ebow_size=v,
+        vocab_size=args.vocab,
+        embedding_dim=args.embedding_dim,
+        hops=args.hops,
+        **{key: value for key, value in overrides.items() if value is not None},
     )
     lem.compile(optimizer=keras.optimizers.Adam(1e-3))
     lem.set_phase("joint")
@@ -89,17 +106,17 @@ def main() -> None:
     def run(fn):
         return lambda: [t.numpy() if hasattr(t, "numpy") else t for t in tf.nest.flatten(fn())]
 
+    train_lem, train_bigru = _interleaved_medians(
+        [run(lambda: lem_train(lem_iter)), run(lambda: bigru_train(bigru_iter))], args.warmup, args.steps
+    )
+    infer_lem, infer_bigru = _interleaved_medians(
+        [run(lambda: lem_infer(inputs)), run(lambda: bigru_infer(tokens_t))], args.warmup, args.steps
+    )
     rows = [
-        (
-            "LEM train step (joint)",
-            _median_seconds(run(lambda: lem_train(lem_iter)), args.warmup, args.steps),
-        ),
-        ("BiGRU train step", _median_seconds(run(lambda: bigru_train(bigru_iter)), args.warmup, args.steps)),
-        ("LEM inference step", _median_seconds(run(lambda: lem_infer(inputs)), args.warmup, args.steps)),
-        (
-            "BiGRU inference step",
-            _median_seconds(run(lambda: bigru_infer(tokens_t)), args.warmup, args.steps),
-        ),
+        ("LEM train step (joint)", train_lem),
+        ("BiGRU train step", train_bigru),
+        ("LEM inference step", infer_lem),
+        ("BiGRU inference step", infer_bigru),
     ]
     print(
         f"batch {b}, {length} tokens, {k} emotions, eBoW {v}, vocab {args.vocab}, "
