@@ -368,6 +368,7 @@ def run_search(
     overwrite: bool = False,
     verbose: int | str = 0,
     log=print,
+    print_table: bool = True,
 ) -> SearchResult:
     """Fit the pipeline once, search, summarise the trials and save the best model.
 
@@ -435,7 +436,8 @@ def run_search(
 
     rows = trial_table(search_tuner, objective)
     table = format_table(rows, objective)
-    log(table)
+    if print_table:
+        log(table)
     (out / "trials.json").write_text(json.dumps({"objective": objective, "tuner": tuner, "trials": rows},
                                                 indent=2) + "\n", "utf-8")
     (out / "trials.md").write_text(f"# Trials ({tuner} search, objective {objective})\n\n" + table, "utf-8")
