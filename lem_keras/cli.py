@@ -7,6 +7,7 @@ one-line error that names the file and line, and exits with status 2; no traceba
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -36,10 +37,16 @@ def _table_options(args) -> dict:
     return options
 
 
-def _load(path: str, fmt: str | None, args=None):
+def _load(path: str, fmt: str | None, args=None, emotion_names=None):
     from lem_keras.data.readers import load_dataset
 
-    return load_dataset(path, fmt or "auto", **(_table_options(args) if args is not None else {}))
+    options = _table_options(args) if args is not None else {}
+    if emotion_names is not None:
+        # A labels column names the emotions it holds; a dev or test file in which an
+        # emotion never occurs must still use the training emotions, in their order.
+        # (SemEval and Ren-CECps files fix their emotions themselves.)
+        options["emotion_names"] = list(emotion_names)
+    return load_dataset(path, fmt or "auto", **options)
 
 
 def _resolve_training_data(args):
@@ -60,7 +67,7 @@ def _resolve_training_data(args):
     else:
         raise CLIError("--data takes a directory holding train and dev files, or two files: TRAIN DEV")
     train = _load(str(train_path), fmt, args)
-    dev = _load(str(dev_path), fmt, args)
+    dev = _load(str(dev_path), fmt, args, emotion_names=train.emotion_names)
     name = {"semeval": "semeval", "ren-cecps": "ren-cecps"}.get(fmt or "", None)
     language = args.language or ("zh" if fmt == "ren-cecps" else "en")
     return train, dev, name, language
@@ -71,7 +78,13 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
 
     if args.config:
         if Path(args.config).is_file():
-            config = TrainConfig.from_dict(json.loads(Path(args.config).read_text("utf-8")))
+            try:
+                values = json.loads(Path(args.config).read_text("utf-8"))
+                if not isinstance(values, dict):
+                    raise ValueError("expected a JSON object of TrainConfig fields")
+                config = TrainConfig.from_dict(values)
+            except (ValueError, TypeError, UnicodeDecodeError) as error:
+                raise CLIError(f"{args.config}: {error}") from None
         else:
             config = named_config(args.config)
     elif config_name:
@@ -121,6 +134,15 @@ def _read_input_lines(path: str | None) -> list[str]:
     return read_lines(path, keep_blank=True)
 
 
+# Characters that JSON leaves raw but that many line readers (str.splitlines, JavaScript)
+# take as line ends: escaped, so that every record stays on one line.
+_LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKERS)
+
+
 # ----------------------------------------------------------------------------- commands
 
 
@@ -142,7 +164,17 @@ def cmd_train(args) -> int:
         f"{len(train_data.emotion_names)} emotions, config {config_name or 'default'}",
         file=sys.stderr,
     )
-    result = train(config, train_data, dev_data, out_dir=args.out, verbose=args.verbose, strategy=strategy)
+    # stdout carries only the final JSON (so it can be piped); progress and logs go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = train(
+            config,
+            train_data,
+            dev_data,
+            out_dir=args.out,
+            verbose=args.verbose,
+            strategy=strategy,
+            log=lambda message: print(message, file=sys.stderr),
+        )
     print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
     print(f"model written to {args.out}", file=sys.stderr)
     return 0
@@ -191,9 +223,13 @@ def cmd_evaluate(args) -> int:
     from lem_keras.metrics import multilabel_report
     from lem_keras.training import load_artifacts, predict_scores
 
-    model, pipeline = load_artifacts(args.model)
+    # Read the data first: a bad file fails at once, before TensorFlow loads the model.
     data = _load(args.data, args.format, args)
+    model, pipeline = load_artifacts(args.model)
     names = list(model.emotion_names)
+    if list(data.emotion_names) != names and set(data.emotion_names) <= set(names):
+        # A labels column only names the emotions it holds: re-read with the model's.
+        data = _load(args.data, args.format, args, emotion_names=names)
     if list(data.emotion_names) != names:
         raise CLIError(f"{args.data}: emotions {data.emotion_names} do not match the model's {names}")
     scores = predict_scores(model, pipeline, data.texts)
@@ -226,7 +262,7 @@ def cmd_predict(args) -> int:
                 "probabilities": {name: round(float(p), 6) for name, p in zip(names, row)},
                 "emotions": [name for name, p, t in zip(names, row, thresholds) if p >= t],
             }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(_json_line(record) + "\n")
     out.flush()
     return 0
 
