@@ -1,0 +1,103 @@
+"""`lem-keras train` killed mid-run resumes from its last finished epoch.
+
+The first process is SIGKILLed as soon as ``BackupAndRestore`` has saved an epoch; the
+same command then continues from the next epoch, in the schedule phase the killed run
+had reached (the ``AlternatingSchedule`` state is a model weight, so it is backed up).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "cli"
+EPOCHS = 5
+
+
+def _command(out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lem_keras.cli",
+        "train",
+        "--data",
+        str(FIXTURES / "semeval"),
+        "--format",
+        "semeval",
+        "--config",
+        str(FIXTURES / "tiny.json"),
+        "--epochs",
+        str(EPOCHS),
+        "--pretrain-epochs",
+        "1",
+        "--verbose",
+        "2",
+        "--out",
+        str(out),
+    ]
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _saved_epoch(metadata: Path) -> int | None:
+    try:
+        return int(json.loads(metadata.read_text("utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError):
+        return None  # not written yet, or caught mid-write
+
+
+def _epochs(progress: str) -> list[tuple[int, float]]:
+    """(epoch number, phase) for every epoch in Keras' verbose=2 output."""
+    found = []
+    for match in re.finditer(r"Epoch (\d+)/%d\n[^\n]*? - phase: ([0-9.e+-]+)" % EPOCHS, progress):
+        found.append((int(match.group(1)), float(match.group(2))))
+    return found
+
+
+def test_killed_training_resumes_from_last_epoch(tmp_path):
+    out = tmp_path / "model"
+    metadata = out / "backup" / "training_metadata.json"
+    log = tmp_path / "first.log"
+    with open(log, "w") as handle:
+        first = subprocess.Popen(_command(out), cwd=ROOT, env=_env(), stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while (_saved_epoch(metadata) or 0) < 1:
+            assert first.poll() is None, f"training ended before it could be killed:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no epoch backed up in time:\n{log.read_text()}"
+            time.sleep(0.05)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    killed_at = _saved_epoch(metadata)
+    assert killed_at is not None and 1 <= killed_at < EPOCHS, killed_at
+    assert not (out / "model.keras").exists()
+    assert (out / "backup" / "latest.weights.h5").is_file()
+
+    second = subprocess.run(_command(out), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Traceback" not in second.stderr
+    epochs = _epochs(second.stderr)
+    assert epochs, second.stderr[-3000:]
+    # It resumed: the first epoch run is the one after the last backed-up epoch, and it ran
+    # only the remaining epochs.
+    assert epochs[0][0] == killed_at + 1, (killed_at, epochs)
+    assert [e for e, _ in epochs] == list(range(killed_at + 1, EPOCHS + 1))
+    # One epoch of latent pre-training (--pretrain-epochs 1): every resumed epoch is joint, which
+    # it only is when the schedule state came back with the weights.
+    assert all(phase == 1.0 for _, phase in epochs), epochs
+    assert (out / "model.keras").is_file()
+    assert not (out / "backup").exists()
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert 0.0 <= metrics["micro_f1"] <= 1.0
+    assert set(json.loads(second.stdout)) >= {"micro_f1", "macro_f1", "jaccard"}
