@@ -69,7 +69,7 @@ class LatentEmotionMemory(keras.Model):
     >>> model = LatentEmotionMemory(num_emotions=3, ebow_size=20, vocab_size=50,
     ...                             embedding_dim=8, hops=2, latent_hidden=8)
     >>> x = {"tokens": np.array([[3, 4, 0]]), "ebow": np.ones((1, 20), "float32") / 20}
-    >>> model(x).shape
+    >>> tuple(model(x).shape)
     (1, 3)
 
     References:

@@ -40,11 +40,13 @@ def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
 class TextFeaturizer(keras.layers.Layer):
     """Raw strings to the LEM inputs, with TensorFlow ops only.
 
-    Tokens come from a ``keras.layers.TextVectorization`` whose ``standardize``
-    is the registered :func:`~lem_keras.data.text.standardize_en` /
-    ``standardize_zh``; the eBoW from a ``keras.layers.StringLookup`` in count
-    mode, normalised so that each row sums to 1 (all zeros when no eBoW word
-    occurs). Chinese input must be pre-segmented (words separated by spaces).
+    The strings are standardised once, with the registered
+    :func:`~lem_keras.data.text.standardize_en` / ``standardize_zh``, and split
+    on whitespace; a ``keras.layers.StringLookup`` maps the words to token ids
+    (the ids ``keras.layers.TextVectorization`` would give: 0 padding, 1 OOV),
+    padded / truncated to ``max_length``, and a second one to eBoW ids, whose
+    counts are normalised so that each row sums to 1 (all zeros when no eBoW
+    word occurs). Chinese input must be pre-segmented (words separated by spaces).
 
     Args:
         language: ``"en"`` or ``"zh"``.
@@ -80,25 +82,25 @@ class TextFeaturizer(keras.layers.Layer):
         self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
         self.ebow_vocabulary = list(ebow_vocabulary)
         self._standardize = standardize(language)
-        self.token_vectorizer = keras.layers.TextVectorization(
-            standardize=self._standardize,
-            split="whitespace",
-            output_mode="int",
-            output_sequence_length=self.max_length,
+        # Token ids: "" (never produced by the split) -> 0, OOV -> 1, words -> 2, 3, ...
+        # the same ids TextVectorization gives, without a second standardisation pass.
+        self._empty_tokens = not words
+        self.token_lookup = keras.layers.StringLookup(
             vocabulary=words or None,
-            name="token_vectorizer",
+            mask_token=PAD_TOKEN,
+            oov_token=OOV_TOKEN,
+            num_oov_indices=1,
+            output_mode="int",
+            name="token_lookup",
         )
-        if not words:
-            # An empty vocabulary is legal (everything is OOV) but not accepted
-            # by TextVectorization's constructor.
-            self.token_vectorizer.set_vocabulary([OOV_TOKEN])
+        # eBoW ids: OOV -> 0, eBoW words -> 1..V.
+        self._empty_ebow = not self.ebow_vocabulary
         self.ebow_lookup = keras.layers.StringLookup(
             vocabulary=self.ebow_vocabulary or None,
-            output_mode="count",
             num_oov_indices=1,
+            output_mode="int",
             name="ebow_lookup",
         )
-        self._empty_ebow = not self.ebow_vocabulary
 
     @property
     def vocab_size(self) -> int:
@@ -116,18 +118,27 @@ class TextFeaturizer(keras.layers.Layer):
 
     def call(self, inputs):
         strings = tf.reshape(tf.convert_to_tensor(inputs, dtype=tf.string), [-1])
-        tokens = tf.cast(self.token_vectorizer(strings), tf.int32)
         batch = tf.shape(strings)[0]
+        # Standardise once; both lookups read the same split (ragged, no string padding).
+        words = tf.strings.split(self._standardize(strings))
+        flat = words.flat_values
+        if self._empty_tokens:
+            ids = tf.ones_like(flat, dtype=tf.int32)
+        else:
+            ids = tf.cast(self.token_lookup(flat), tf.int32)
+        tokens = words.with_flat_values(ids).to_tensor(default_value=0, shape=[None, self.max_length])
+        tokens = tf.reshape(tokens, [batch, self.max_length])
         if self._empty_ebow:
             return {"tokens": tokens, "ebow": tf.zeros([batch, 0], tf.float32)}
-        words = tf.strings.split(self._standardize(strings))
-        # Padding with "" lands in the OOV column, which is dropped anyway.
-        dense = words.to_tensor(default_value="", shape=[None, None])
-        dense = tf.concat([dense, tf.fill([batch, 1], "")], axis=1)
-        counts = tf.cast(self.ebow_lookup(dense), tf.float32)[:, 1:]
+        # Counts per (row, eBoW id) in one bincount; column 0 (OOV) is dropped.
+        width = self.ebow_size + 1
+        cells = tf.cast(words.value_rowids(), tf.int32) * width + tf.cast(self.ebow_lookup(flat), tf.int32)
+        size = batch * width
+        counts = tf.math.bincount(cells, minlength=size, maxlength=size, dtype=tf.float32)
+        counts = tf.reshape(counts, [batch, width])[:, 1:]
         totals = tf.reduce_sum(counts, axis=1, keepdims=True)
         ebow = tf.math.divide_no_nan(counts, totals)
-        return {"tokens": tokens, "ebow": tf.reshape(ebow, [batch, self.ebow_size])}
+        return {"tokens": tokens, "ebow": ebow}
 
     def compute_output_spec(self, inputs):
         batch = inputs.shape[0]

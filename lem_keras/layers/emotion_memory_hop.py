@@ -52,7 +52,7 @@ class EmotionMemoryHop(keras.layers.Layer):
     >>> out = hop(np.ones((2, 5, 6), "float32"), np.ones((2, 5), bool),
     ...           np.zeros((2, 3, 6), "float32"), np.ones((2, 3, 4), "float32"),
     ...           np.ones((20, 7), "float32"))
-    >>> out["context"].shape, out["input_attention"].shape
+    >>> tuple(out["context"].shape), tuple(out["input_attention"].shape)
     ((2, 3, 6), (2, 3, 5))
 
     References:

@@ -26,7 +26,7 @@ class EmotionSequenceClassifier(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> EmotionSequenceClassifier(units=4)(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(EmotionSequenceClassifier(units=4)(np.ones((2, 3, 5), "float32")).shape)
     (2, 3)
 
     References:

@@ -22,7 +22,7 @@ class GaussianSampling(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> mu = np.zeros((2, 3), "float32")
-    >>> GaussianSampling()((mu, mu), training=False).shape
+    >>> tuple(GaussianSampling()((mu, mu), training=False).shape)
     (2, 3)
 
     References:

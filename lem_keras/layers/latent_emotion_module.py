@@ -50,7 +50,7 @@ class LatentEmotionModule(keras.layers.Layer):
     >>> import numpy as np
     >>> vae = LatentEmotionModule(num_emotions=4, hidden_dim=8)
     >>> out = vae(np.random.rand(2, 30).astype("float32"))
-    >>> out["latent_distribution"].shape, out["reconstruction_loss"].shape
+    >>> tuple(out["latent_distribution"].shape), tuple(out["reconstruction_loss"].shape)
     ((2, 4), (2,))
 
     References:

@@ -31,7 +31,7 @@ class MaskedLatentEmbedding(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = MaskedLatentEmbedding(units=6)
     >>> r_le, rows = layer(np.full((2, 4), 0.25, "float32"), np.ones((4, 5), "float32"))
-    >>> r_le.shape, rows.shape
+    >>> tuple(r_le.shape), tuple(rows.shape)
     ((2, 4, 6), (2, 4, 5))
 
     References:
