@@ -376,6 +376,13 @@ class LatentEmotionMemory(keras.Model):
         logs["phase"] = ops.convert_to_tensor(1.0 if self._phase == "joint" else 0.0)
         return logs
 
+    @staticmethod
+    def _per_replica(loss):
+        # Under a tf.distribute strategy the replicas' gradients are summed: divide by
+        # their number so that a step equals the single-device step on the global batch.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return loss / replicas if replicas > 1 else loss
+
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if self._phase == "latent":
@@ -383,7 +390,8 @@ class LatentEmotionMemory(keras.Model):
             with tf.GradientTape() as tape:
                 latent = self.latent_module(x["ebow"], training=True)
                 reconstruction, kl, total = self._latent_losses(latent)
-            grads = tape.gradient(total, latent_vars)
+                scaled = self.latent_optimizer.scale_loss(self._per_replica(total))
+            grads = tape.gradient(scaled, latent_vars)
             self.latent_optimizer.apply(grads, latent_vars)
             # Outside the tape and in inference mode: the classifier (dropout seeds
             # included) is untouched; it only feeds the logged metrics.
@@ -397,7 +405,8 @@ class LatentEmotionMemory(keras.Model):
                 reconstruction, kl, latent_total = self._latent_losses(latent)
                 classification = self._classification_loss(y, probabilities, sample_weight)
                 total = latent_total + classification
-            grads = tape.gradient(total, trainable)
+                scaled = self.optimizer.scale_loss(self._per_replica(total))
+            grads = tape.gradient(scaled, trainable)
             self.optimizer.apply(grads, trainable)
         return self._update_logs(
             x, y, probabilities, reconstruction, kl, classification, total, sample_weight
