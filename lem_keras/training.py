@@ -243,7 +243,8 @@ def train(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.BackupAndRestore(str(out / "backup")))
+        # double_checkpoint: a run killed while writing the backup resumes from the one before.
+        callbacks.append(keras.callbacks.BackupAndRestore(str(out / "backup"), double_checkpoint=True))
         callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
     callbacks.extend(extra_callbacks or [])
 

@@ -1,8 +1,10 @@
 """`lem-keras train` killed mid-run resumes from its last finished epoch.
 
-The first process is SIGKILLed as soon as ``BackupAndRestore`` has saved an epoch; the
-same command then continues from the next epoch, in the schedule phase the killed run
-had reached (the ``AlternatingSchedule`` state is a model weight, so it is backed up).
+The first process is SIGKILLed as soon as ``BackupAndRestore`` has saved two epochs, and
+its latest backup is truncated as if the kill had hit it mid-write; the same command then
+continues from the epoch after the previous (intact) backup, in the schedule phase the
+killed run had reached (the ``AlternatingSchedule`` state is a model weight, so it is
+backed up).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "cli"
-EPOCHS = 5
+EPOCHS = 6
 
 
 def _command(out: Path) -> list[str]:
@@ -71,7 +73,7 @@ def test_killed_training_resumes_from_last_epoch(tmp_path):
         first = subprocess.Popen(_command(out), cwd=ROOT, env=_env(), stdout=handle, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 240
-        while (_saved_epoch(metadata) or 0) < 1:
+        while (_saved_epoch(metadata) or 0) < 2:
             assert first.poll() is None, f"training ended before it could be killed:\n{log.read_text()}"
             assert time.monotonic() < deadline, f"no epoch backed up in time:\n{log.read_text()}"
             time.sleep(0.05)
@@ -80,19 +82,26 @@ def test_killed_training_resumes_from_last_epoch(tmp_path):
         first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL
     killed_at = _saved_epoch(metadata)
-    assert killed_at is not None and 1 <= killed_at < EPOCHS, killed_at
+    assert killed_at is not None and 2 <= killed_at < EPOCHS, killed_at
     assert not (out / "model.keras").exists()
-    assert (out / "backup" / "latest.weights.h5").is_file()
+    latest = out / "backup" / "latest.weights.h5"
+    assert latest.is_file()
+    # A kill in the middle of writing the backup: the next run falls back to the previous one.
+    previous = _saved_epoch(out / "backup" / "training_metadata.json.bkp")
+    assert previous == killed_at - 1
+    data = latest.read_bytes()
+    latest.write_bytes(data[: len(data) // 2])
+    resume_from = previous
 
     second = subprocess.run(_command(out), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Traceback" not in second.stderr
     epochs = _epochs(second.stderr)
     assert epochs, second.stderr[-3000:]
-    # It resumed: the first epoch run is the one after the last backed-up epoch, and it ran
+    # It resumed: the first epoch run is the one after the last intact backup, and it ran
     # only the remaining epochs.
-    assert epochs[0][0] == killed_at + 1, (killed_at, epochs)
-    assert [e for e, _ in epochs] == list(range(killed_at + 1, EPOCHS + 1))
+    assert epochs[0][0] == resume_from + 1, (resume_from, epochs)
+    assert [e for e, _ in epochs] == list(range(resume_from + 1, EPOCHS + 1))
     # One epoch of latent pre-training (--pretrain-epochs 1): every resumed epoch is joint, which
     # it only is when the schedule state came back with the weights.
     assert all(phase == 1.0 for _, phase in epochs), epochs
