@@ -81,7 +81,7 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
             try:
                 values = json.loads(Path(args.config).read_text("utf-8"))
                 if not isinstance(values, dict):
-                    raise ValueError("expected a JSON object of TrainConfig fields")
+                    raise TypeError("expected a JSON object of TrainConfig fields")
                 config = TrainConfig.from_dict(values)
             except (ValueError, TypeError, UnicodeDecodeError) as error:
                 raise CLIError(f"{args.config}: {error}") from None

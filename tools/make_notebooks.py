@@ -22,7 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
-SETUP = '''\
+SETUP = """\
 import os
 import sys
 from pathlib import Path
@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # LEM_FAST=1: tiny settings, a smoke run of every cell (used by the test suite).
 FAST = os.environ.get("LEM_FAST") == "1"
-print("fast mode" if FAST else "full demo settings")'''
+print("fast mode" if FAST else "full demo settings")"""
 
 MARKDOWN_TABLE = '''\
 def markdown_table(rows: dict, columns: list, digits: int = 4) -> str:
@@ -84,7 +84,7 @@ def quickstart() -> nbformat.NotebookNode:
             'print(f"{len(train.texts)} train / {len(dev.texts)} dev texts")\n'
             'print("emotions:", ", ".join(train.emotion_names))\n'
             "for text, row in list(zip(train.texts, train.labels))[:3]:\n"
-            "    print(f\"- {text!r} -> {[n for n, y in zip(train.emotion_names, row) if y]}\")"
+            '    print(f"- {text!r} -> {[n for n, y in zip(train.emotion_names, row) if y]}")'
         ),
         new_markdown_cell(
             "## Text pipeline\n\n`TextPipeline.fit` builds the token vocabulary (for the memory) and "
@@ -150,8 +150,8 @@ def quickstart() -> nbformat.NotebookNode:
             "    ],\n"
             "    verbose=0,\n"
             ")\n"
-            "for epoch, (phase, f1) in enumerate(zip(history.history[\"phase\"], history.history[\"val_micro_f1\"]), 1):\n"
-            '    print(f"epoch {epoch:2d}  {\'joint \' if phase else \'latent\'}  val_micro_f1 {f1:.3f}")'
+            'for epoch, (phase, f1) in enumerate(zip(history.history["phase"], history.history["val_micro_f1"]), 1):\n'
+            "    print(f\"epoch {epoch:2d}  {'joint ' if phase else 'latent'}  val_micro_f1 {f1:.3f}\")"
         ),
         new_markdown_cell(
             "## Evaluation\n\nOne decision threshold per emotion, each maximising that emotion's F1 on "
@@ -165,10 +165,10 @@ def quickstart() -> nbformat.NotebookNode:
             "model.set_thresholds(thresholds)\n\n"
             "at_half = multilabel_report(dev.labels, dev_scores, 0.5)\n"
             "calibrated = multilabel_report(dev.labels, dev_scores, thresholds)\n"
-            'print(f"{\'metric\':>14s}  {\'t=0.5\':>7s}  {\'calibrated\':>10s}")\n'
+            "print(f\"{'metric':>14s}  {'t=0.5':>7s}  {'calibrated':>10s}\")\n"
             "for key in calibrated:\n"
             '    print(f"{key:>14s}  {at_half[key]:7.4f}  {calibrated[key]:10.4f}")\n'
-            'assert all(0.0 <= v <= 1.0 for v in calibrated.values())'
+            "assert all(0.0 <= v <= 1.0 for v in calibrated.values())"
         ),
         new_markdown_cell("## Predicting new sentences"),
         new_code_cell(
@@ -183,9 +183,9 @@ def quickstart() -> nbformat.NotebookNode:
             "predicted = model.predict_labels(features)\n"
             "names = model.emotion_names\n"
             "for text, p, row in zip(sentences, probabilities, predicted):\n"
-            "    top = \", \".join(f\"{names[k]} {p[k]:.2f}\" for k in np.argsort(-p)[:3])\n"
+            '    top = ", ".join(f"{names[k]} {p[k]:.2f}" for k in np.argsort(-p)[:3])\n'
             '    chosen = [n for n, y in zip(names, row) if y] or ["(none)"]\n'
-            '    print(f"{text}\\n    predicted: {\', \'.join(chosen)}   (top: {top})")\n'
+            "    print(f\"{text}\\n    predicted: {', '.join(chosen)}   (top: {top})\")\n"
             "assert probabilities.shape == (len(sentences), len(names))"
         ),
         new_markdown_cell(
@@ -208,10 +208,7 @@ def reproduce() -> nbformat.NotebookNode:
             "exist; otherwise it runs a small version of the comparison on the embedded demo corpus."
         ),
         new_code_cell(SETUP),
-        new_code_cell(
-            "import json\n\n"
-            "from IPython.display import Markdown, display\n\n" + MARKDOWN_TABLE
-        ),
+        new_code_cell("import json\n\nfrom IPython.display import Markdown, display\n\n" + MARKDOWN_TABLE),
         new_markdown_cell("## Tables written by `benchmarks/reproduce.py`"),
         new_code_cell(
             'RESULTS = ROOT / "results"\n'
@@ -268,18 +265,18 @@ def reproduce() -> nbformat.NotebookNode:
             "    for name, config in VARIANTS.items():\n"
             "        result = train(config, train_data, dev_data, verbose=0, log=lambda message: None)\n"
             '        rows[name] = {**result.dev_metrics, "seconds": round(result.seconds, 1)}\n'
-            '        print(f"{name}: micro_f1 {result.dev_metrics[\'micro_f1\']:.4f} in {result.seconds:.0f} s")\n'
+            "        print(f\"{name}: micro_f1 {result.dev_metrics['micro_f1']:.4f} in {result.seconds:.0f} s\")\n"
             "    baseline = TfidfLogisticRegression().fit(train_data.texts, train_data.labels)\n"
             "    scores = baseline.predict_scores(dev_data.texts)\n"
             '    rows["TF-IDF + LR"] = {**multilabel_report(dev_data.labels, scores,\n'
-            '                                               calibrate_thresholds(dev_data.labels, scores)),\n'
+            "                                               calibrate_thresholds(dev_data.labels, scores)),\n"
             '                           "seconds": ""}\n'
-            "    columns = [\"micro_f1\", \"macro_f1\", \"jaccard\", \"hamming_loss\", \"ranking_loss\", \"macro_pr_auc\",\n"
+            '    columns = ["micro_f1", "macro_f1", "jaccard", "hamming_loss", "ranking_loss", "macro_pr_auc",\n'
             '               "seconds"]\n'
             "    table = markdown_table(rows, columns)\n"
             "    print(table)\n"
             "    display(Markdown(table))\n"
-            "    assert all(0.0 <= rows[n][\"micro_f1\"] <= 1.0 for n in rows)"
+            '    assert all(0.0 <= rows[n]["micro_f1"] <= 1.0 for n in rows)'
         ),
         new_markdown_cell(
             "Higher is better for the F1 scores, Jaccard and PR-AUC; lower for Hamming and ranking loss."
@@ -323,7 +320,7 @@ def explain() -> nbformat.NotebookNode:
             '        config = named_config("demo")\n'
             "    result = train(config, train_data, dev_data, verbose=0)\n"
             "    model, pipeline = result.model, result.pipeline\n"
-            '    print({k: round(v, 3) for k, v in result.dev_metrics.items()})'
+            "    print({k: round(v, 3) for k, v in result.dev_metrics.items()})"
         ),
         new_markdown_cell("## One sentence"),
         new_code_cell(
@@ -333,8 +330,8 @@ def explain() -> nbformat.NotebookNode:
             'for name, z in sorted(explanation["latent_distribution"].items(), key=lambda item: -item[1])[:5]:\n'
             '    weights = explanation["attention"][name]\n'
             '    top = sorted(zip(explanation["tokens"], weights), key=lambda item: -item[1])[:3]\n'
-            '    print(f"{name:>12s}  Z={z:.3f}  p={explanation[\'probabilities\'][name]:.3f}  "\n'
-            '          f"attends to {\', \'.join(f\'{t} ({w:.2f})\' for t, w in top)}")\n'
+            "    print(f\"{name:>12s}  Z={z:.3f}  p={explanation['probabilities'][name]:.3f}  \"\n"
+            "          f\"attends to {', '.join(f'{t} ({w:.2f})' for t, w in top)}\")\n"
             'assert all(len(w) == len(explanation["tokens"]) for w in explanation["attention"].values())'
         ),
         new_code_cell(
@@ -379,7 +376,9 @@ def render(builder) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook is not what this file writes")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a notebook is not what this file writes"
+    )
     parser.add_argument("--out", type=Path, default=NOTEBOOKS, help="target folder (default notebooks/)")
     args = parser.parse_args(argv)
     stale = []
