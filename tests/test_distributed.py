@@ -150,12 +150,6 @@ GRADIENT_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LatentEmotionMemory.train_step does not divide its loss by num_replicas_in_sync, so "
-    "MirroredStrategy's all-reduce SUM makes every SGD step num_replicas times too large "
-    "(Adam hides it: it is invariant to a constant gradient scale)",
-)
 def test_mirrored_sgd_step_equals_single_device_step(tmp_path):
     config_path = write_tiny(tmp_path)[0]
     result = subprocess.run(
