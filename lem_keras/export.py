@@ -98,7 +98,8 @@ def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Pa
                 "emotions": list(model.emotion_names),
                 "thresholds": [float(t) for t in model.get_thresholds()],
                 "language": pipeline.language,
-                "input": "pre-segmented text (tokens separated by spaces)" if pipeline.language == "zh"
+                "input": "pre-segmented text (tokens separated by spaces)"
+                if pipeline.language == "zh"
                 else "raw text",
             },
             ensure_ascii=False,
