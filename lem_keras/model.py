@@ -51,6 +51,9 @@ class LatentEmotionMemory(keras.Model):
         dropout: dropout on the token embeddings and around the emotion BiGRU
             (the paper uses 0.01).
         word_dropout: eBoW word dropout of the encoder input.
+        binary_bow: the latent module encodes and reconstructs word presence (eq. 6's
+            NLL summed over the sentence's eBoW words); False: normalised counts (NLL of
+            one average word), which lets the posterior collapse.
         embedding_initializer: initializer of the token embedding.
         trainable_embeddings: whether the token embedding is trained.
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
@@ -95,6 +98,7 @@ class LatentEmotionMemory(keras.Model):
         gru_units: int = 128,
         dropout: float = 0.01,
         word_dropout: float = 0.1,
+        binary_bow: bool = True,
         embedding_initializer="uniform",
         trainable_embeddings: bool = True,
         embedding_matrix: np.ndarray | None = None,
@@ -126,6 +130,7 @@ class LatentEmotionMemory(keras.Model):
         self.gru_units = int(gru_units)
         self.dropout = float(dropout)
         self.word_dropout = float(word_dropout)
+        self.binary_bow = bool(binary_bow)
         self.embedding_initializer = keras.initializers.get(embedding_initializer)
         self.trainable_embeddings = bool(trainable_embeddings)
         self.seed = seed
@@ -146,6 +151,7 @@ class LatentEmotionMemory(keras.Model):
             latent_embedding_dim=led_dim,
             feature_embedding_dim=ef_dim,
             word_dropout=word_dropout,
+            binary_bow=binary_bow,
             seed=seed,
             name="latent_module",
             dtype=policy,
@@ -448,6 +454,7 @@ class LatentEmotionMemory(keras.Model):
             "gru_units": self.gru_units,
             "dropout": self.dropout,
             "word_dropout": self.word_dropout,
+            "binary_bow": self.binary_bow,
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,

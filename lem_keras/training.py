@@ -52,6 +52,7 @@ class TrainConfig:
     gru_units: int = 64
     dropout: float = 0.1
     word_dropout: float = 0.2
+    binary_bow: bool = True
     use_wled: bool = True
     use_rle: bool = True
     # Optimisation and the paper's schedule.
@@ -146,6 +147,7 @@ def build_model(config: TrainConfig, pipeline, emotion_names: list[str], embeddi
         gru_units=config.gru_units,
         dropout=config.dropout,
         word_dropout=config.word_dropout,
+        binary_bow=config.binary_bow,
         use_wled=config.use_wled,
         use_rle=config.use_rle,
         emotion_names=list(emotion_names),

@@ -65,10 +65,12 @@ class LatentEmotionModule(keras.layers.Layer):
         latent_embedding_dim: int = 100,
         feature_embedding_dim: int = 100,
         word_dropout: float = 0.1,
+        binary_bow: bool = True,
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.binary_bow = bool(binary_bow)
         self.num_emotions = int(num_emotions)
         self.hidden_dim = int(hidden_dim)
         self.latent_embedding_dim = int(latent_embedding_dim)
@@ -122,6 +124,11 @@ class LatentEmotionModule(keras.layers.Layer):
 
     def call(self, ebow, training=None):
         ebow = ops.cast(ebow, self.compute_dtype)
+        if self.binary_bow:
+            # Presence of each eBoW word, as in bag-of-words VAEs: normalised counts give the
+            # encoder inputs of ~1/n and a reconstruction term of one word's worth, and with
+            # both the KL term wins and the posterior collapses (Z carries nothing).
+            ebow = ops.cast(ops.greater(ebow, 0), self.compute_dtype)
         mass = ops.sum(ebow, axis=-1, keepdims=True)
         encoder_input = ebow
         if training and self.word_dropout > 0:
@@ -143,7 +150,8 @@ class LatentEmotionModule(keras.layers.Layer):
 
         # Losses in float32 whatever the compute dtype.
         target = ops.cast(ebow, "float32")
-        target = target / ops.maximum(ops.sum(target, axis=-1, keepdims=True), 1e-9)
+        if not self.binary_bow:
+            target = target / ops.maximum(ops.sum(target, axis=-1, keepdims=True), 1e-9)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         reconstruction_loss = -ops.sum(target * log_probs, axis=-1)
         mu32 = ops.cast(mu, "float32")
@@ -184,6 +192,7 @@ class LatentEmotionModule(keras.layers.Layer):
                 "latent_embedding_dim": self.latent_embedding_dim,
                 "feature_embedding_dim": self.feature_embedding_dim,
                 "word_dropout": self.word_dropout,
+                "binary_bow": self.binary_bow,
                 "seed": self.seed,
             }
         )
