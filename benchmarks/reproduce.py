@@ -213,12 +213,12 @@ def _load_runs(out: Path) -> list[dict]:
     return [json.loads(p.read_text("utf-8")) for p in sorted((out / "runs").glob("*.json"))]
 
 
-def _fmt(values: list[float]) -> str:
+def _fmt(values: list[float], digits: int = 3) -> str:
     if not values:
         return "—"
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def _group(runs: list[dict], dataset: str, name: str) -> list[dict]:
@@ -239,7 +239,7 @@ def table2(runs: list[dict]) -> str:
             if not group:
                 continue
             cells = [_fmt([r["dev"][m] for r in group]) for m in METRICS]
-            secs = _fmt([r["seconds"] for r in group]).replace(".000", "")
+            secs = _fmt([r["seconds"] for r in group], digits=0)
             rss = max(r["peak_rss_mb"] for r in group)
             lines.append(f"| {label} | {len(group)} | " + " | ".join(cells) + f" | {secs} | {rss:.0f} |")
         for label, values in PAPER[dataset].items():
