@@ -267,7 +267,7 @@ def test_whitespace_and_empty_score_alike(english_signature):
 
 
 def test_grpc_predict_request(english_signature):
-    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2")
+    from tensorflow_serving.apis import predict_pb2  # dev extra: missing must fail, not skip
     texts = ["so happy today :)", "我 今天 很 高兴", "", "😂"]
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "lem_en"
