@@ -185,6 +185,26 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
     return np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
 
 
+def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
+    """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``."""
+    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
+
+    return [
+        AlternatingSchedule(
+            pretrain_epochs=config.pretrain_epochs if pretrain_epochs is None else pretrain_epochs,
+            latent_epochs=config.latent_epochs,
+            plateau_patience=config.plateau_patience,
+            kl_anneal_epochs=config.kl_anneal_epochs,
+        ),
+        PhaseAwareEarlyStopping(
+            monitor=config.monitor,
+            mode="min" if "loss" in config.monitor else "max",
+            patience=config.early_stopping_patience,
+            restore_best_weights=True,
+        ),
+    ]
+
+
 def train(
     config: TrainConfig,
     train_data,
@@ -204,7 +224,6 @@ def train(
     """
     import keras
 
-    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
     from lem_keras.data.featurizer import make_tf_dataset
     from lem_keras.metrics import calibrate_thresholds, multilabel_report
 
@@ -228,20 +247,7 @@ def train(
     )
     dev_ds = make_tf_dataset(pipeline, dev_data.texts, dev_data.labels, batch_size=256)
 
-    callbacks = [
-        AlternatingSchedule(
-            pretrain_epochs=config.pretrain_epochs,
-            latent_epochs=config.latent_epochs,
-            plateau_patience=config.plateau_patience,
-            kl_anneal_epochs=config.kl_anneal_epochs,
-        ),
-        PhaseAwareEarlyStopping(
-            monitor=config.monitor,
-            mode="min" if "loss" in config.monitor else "max",
-            patience=config.early_stopping_patience,
-            restore_best_weights=True,
-        ),
-    ]
+    callbacks = schedule_callbacks(config)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -163,27 +163,13 @@ class LEMHyperModel(kt.HyperModel):
         return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix)
 
     def fit(self, hp, model, *args, **kwargs):
-        from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
+        from lem_keras.training import schedule_callbacks
 
         config = self.config_for(hp)
         epochs = int(kwargs.get("epochs", config.epochs))
         # Every trial must end with at least one (scored) joint epoch.
         pretrain = max(0, min(int(config.pretrain_epochs), epochs - 1))
-        schedule = [
-            AlternatingSchedule(
-                pretrain_epochs=pretrain,
-                latent_epochs=config.latent_epochs,
-                plateau_patience=config.plateau_patience,
-                kl_anneal_epochs=config.kl_anneal_epochs,
-            ),
-            PhaseAwareEarlyStopping(
-                monitor=config.monitor,
-                mode="min" if "loss" in config.monitor else "max",
-                patience=config.early_stopping_patience,
-                restore_best_weights=True,
-            ),
-            LatentEpochMask(config.monitor),
-        ]
+        schedule = [*schedule_callbacks(config, pretrain_epochs=pretrain), LatentEpochMask(config.monitor)]
         kwargs["callbacks"] = schedule + list(kwargs.get("callbacks") or [])
         return model.fit(*args, **kwargs)
 
