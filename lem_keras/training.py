@@ -157,7 +157,12 @@ def build_model(config: TrainConfig, pipeline, emotion_names: list[str], embeddi
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         latent_optimizer=keras.optimizers.Adam(config.latent_learning_rate),
-        metrics=[lem_metrics.MicroF1(), lem_metrics.MacroF1(), lem_metrics.JaccardAccuracy()],
+        metrics=[
+            lem_metrics.MicroF1(),
+            lem_metrics.MacroF1(),
+            lem_metrics.JaccardAccuracy(),
+            lem_metrics.MacroPRAUC(),
+        ],
     )
     return model
 
