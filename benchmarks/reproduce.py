@@ -295,11 +295,26 @@ def table6(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _keyword_skip(pipeline) -> set[str]:
+    """Stop words, punctuation and placeholders: not key words (the paper lists content words)."""
+    from lem_keras.data.ebow import ENGLISH_STOPWORDS
+
+    vocabulary = pipeline.token_vocabulary
+    punctuation = {w for w in vocabulary if w and not any(ch.isalnum() for ch in w)}
+    skip = {"", "[UNK]", "<user>", "<url>", *punctuation}
+    if pipeline.language == "en":
+        skip |= set(ENGLISH_STOPWORDS)
+    else:
+        skip |= {w for w in vocabulary if len(w) == 1}  # single characters: particles, pronouns
+    return skip
+
+
 def table7(runs: list[dict]) -> str:
     from lem_keras.explain import emotion_keywords
     from lem_keras.training import load_artifacts
 
-    lines = ["# Table 7 layout: top-10 key words per emotion from the memory attention", ""]
+    lines = ["# Table 7 layout: top-10 key words per emotion from the memory attention",
+             "", "(stop words, punctuation and placeholders are not candidates)", ""]
     for dataset in ("semeval", "ren-cecps"):
         group = [r for r in _group(runs, dataset, "lem") if r.get("model_dir") and Path(r["model_dir"]).exists()]
         if not group:
@@ -307,7 +322,7 @@ def table7(runs: list[dict]) -> str:
         best = max(group, key=lambda r: r["dev"]["macro_f1"])
         model, pipeline = load_artifacts(best["model_dir"])
         train, dev = _load_splits(dataset, best["path"])
-        keywords = emotion_keywords(model, pipeline, train.texts + dev.texts)
+        keywords = emotion_keywords(model, pipeline, train.texts + dev.texts, skip=_keyword_skip(pipeline))
         lines += [f"## {dataset} (model {run_id(best)}, top-3 attended tokens per sentence, train+dev)", "",
                   "| emotion | key words |", "|---|---|"]
         for emotion, words in keywords.items():

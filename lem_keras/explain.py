@@ -98,20 +98,22 @@ def emotion_keywords(
     model, pipeline, texts: list[str], per_sentence: int = 3, top: int = 10, skip=SPECIAL_TOKENS
 ) -> dict[str, list[tuple[str, int]]]:
     """Table 7: each emotion's ``top`` tokens by how often they are among a sentence's
-    ``per_sentence`` most attended tokens (last hop), over ``texts``."""
+    ``per_sentence`` most attended tokens (last hop), over ``texts``.
+
+    Tokens in ``skip`` (e.g. stop words, punctuation) are not candidates: the top tokens
+    of a sentence are chosen among the others."""
     details = _details(model, pipeline, texts)
     names = list(model.emotion_names)
     vocabulary = pipeline.token_vocabulary
+    skip = set(skip)
     counters = [Counter() for _ in names]
     for token_ids, attention in zip(details["tokens"], details["attention"]):
-        length = int(np.count_nonzero(token_ids))
-        if length == 0:
+        words = [vocabulary[int(i)] if int(i) < len(vocabulary) else "[UNK]" for i in token_ids]
+        positions = [p for p, (i, w) in enumerate(zip(token_ids, words)) if int(i) != 0 and w not in skip]
+        if not positions:
             continue
         for k in range(len(names)):
-            order = np.argsort(-attention[k, :length], kind="stable")[:per_sentence]
+            order = sorted(positions, key=lambda p: -attention[k, p])[:per_sentence]
             for position in order:
-                token_id = int(token_ids[position])
-                word = vocabulary[token_id] if token_id < len(vocabulary) else "[UNK]"
-                if word not in skip:
-                    counters[k][word] += 1
+                counters[k][words[position]] += 1
     return {name: counter.most_common(top) for name, counter in zip(names, counters)}
