@@ -320,6 +320,39 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--label-delimiter", help="delimiter inside --labels-column (default ';')")
 
 
+def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `train` and `tune`: the data, the text pipeline, the base configuration."""
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PATH",
+        help="a directory with train and dev files (found by name), or two files TRAIN DEV; "
+        "omitted: the embedded demo corpus",
+    )
+    parser.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
+    parser.add_argument("--language", choices=("en", "zh"),
+                        help="text language (default: zh for ren-cecps, else en)")
+    parser.add_argument(
+        "--segmentation",
+        choices=("auto", "jieba", "pre-segmented"),
+        help="Chinese: segment raw text with jieba, or take space-separated tokens as given (default auto)",
+    )
+    parser.add_argument(
+        "--config",
+        help="a shipped configuration (demo, semeval, ren-cecps) or a JSON file of TrainConfig fields; "
+        "default: the shipped one for --format",
+    )
+    parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
+                        "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); default: chi-squared selection on train")
+    parser.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one)")
+    parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
+    parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
+    parser.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
+    parser.add_argument("--max-length", type=int, help="tokens kept per text")
+    parser.add_argument("--batch-size", type=int, help="batch size")
+    parser.add_argument("--seed", type=int, help="random seed (same seed, same result)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lem-keras",
@@ -334,40 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/metrics.json and TensorBoard logs in DIR/logs. Killed mid-run, the same command resumes "
         "from the last finished epoch.",
     )
-    p.add_argument(
-        "--data",
-        nargs="+",
-        metavar="PATH",
-        help="a directory with train and dev files (found by name), or two files TRAIN DEV; "
-        "omitted: the embedded demo corpus",
-    )
-    p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
-    p.add_argument("--language", choices=("en", "zh"), help="text language (default: zh for ren-cecps, else en)")
-    p.add_argument(
-        "--segmentation",
-        choices=("auto", "jieba", "pre-segmented"),
-        help="Chinese: segment raw text with jieba, or take space-separated tokens as given (default auto)",
-    )
-    p.add_argument(
-        "--config",
-        help="a shipped configuration (demo, semeval, ren-cecps) or a JSON file of TrainConfig fields; "
-        "default: the shipped one for --format",
-    )
-    p.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
-                   "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); default: chi-squared selection on train")
-    p.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one)")
-    p.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
-    p.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
+    _add_data_and_pipeline_options(p)
     p.add_argument("--hops", type=int, help="number of memory hops H")
-    p.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
-    p.add_argument("--max-length", type=int, help="tokens kept per text")
     p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on dev usually ends sooner)")
     p.add_argument("--pretrain-epochs", type=int, help="epochs of latent-module pre-training")
-    p.add_argument("--batch-size", type=int, help="batch size")
     p.add_argument("--learning-rate", type=float, help="Adam learning rate of the classifier")
     p.add_argument("--no-wled", action="store_true", help="ablation LEM-Wled: no latent embedding in eq. 15")
     p.add_argument("--no-rle", action="store_true", help="ablation LEM-Rle: no R^le in eq. 8")
-    p.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")
     p.add_argument("--strategy", choices=("default", "mirrored"), default="default",
                    help="tf.distribute strategy: mirrored trains on all local devices")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
@@ -384,12 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/trials.json, DIR/trials.md, TensorBoard HParams logs in DIR/logs and the best model "
         "(thresholds calibrated on dev) exactly as `train` writes one.",
     )
-    p.add_argument("--data", nargs="+", metavar="PATH",
-                   help="a directory with train and dev files, or two files TRAIN DEV; omitted: the demo corpus")
-    p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
-    p.add_argument("--language", choices=("en", "zh"), help="text language (default: zh for ren-cecps, else en)")
-    p.add_argument("--segmentation", choices=("auto", "jieba", "pre-segmented"), help="Chinese segmentation")
-    p.add_argument("--config", help="base configuration: shipped name or JSON file of TrainConfig fields")
+    _add_data_and_pipeline_options(p)
     p.add_argument("--space", metavar="FILE",
                    help="JSON search space merged onto the default (see tuning/README.md)")
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random", help="search algorithm")
@@ -397,14 +398,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
     p.add_argument("--objective", choices=("val_micro_f1", "val_jaccard", "val_macro_f1"),
                    default="val_micro_f1", help="dev metric to maximise")
-    p.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary")
-    p.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line")
-    p.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
-    p.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
-    p.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
-    p.add_argument("--max-length", type=int, help="tokens kept per text")
-    p.add_argument("--batch-size", type=int, help="batch size")
-    p.add_argument("--seed", type=int, help="random seed of the models and of the tuner")
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming DIR/search")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="Keras progress output")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
