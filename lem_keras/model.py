@@ -59,6 +59,9 @@ class LatentEmotionMemory(keras.Model):
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
             stored in the config (the saved weights carry it).
         seed: optional seed of the stochastic layers.
+        positive_weights: optional K weights on the positive term of eq. 17's
+            cross-entropy (class balancing for rare emotions); None: all 1, the paper's
+            loss.
 
     Call arguments:
         inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
@@ -103,6 +106,7 @@ class LatentEmotionMemory(keras.Model):
         trainable_embeddings: bool = True,
         embedding_matrix: np.ndarray | None = None,
         seed: int | None = None,
+        positive_weights: Sequence[float] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -134,6 +138,13 @@ class LatentEmotionMemory(keras.Model):
         self.embedding_initializer = keras.initializers.get(embedding_initializer)
         self.trainable_embeddings = bool(trainable_embeddings)
         self.seed = seed
+        if positive_weights is not None:
+            positive_weights = [float(w) for w in positive_weights]
+            if len(positive_weights) != num_emotions or min(positive_weights) <= 0:
+                raise ValueError(
+                    f"positive_weights must be {num_emotions} positive numbers, got {positive_weights}."
+                )
+        self.positive_weights = positive_weights
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
@@ -361,12 +372,15 @@ class LatentEmotionMemory(keras.Model):
         weight = ops.cast(self.latent_module.kl_weight, "float32")
         return reconstruction, kl, reconstruction + weight * kl
 
-    @staticmethod
-    def _classification_loss(y, probabilities, sample_weight=None):
-        # Eq. 17: binary cross-entropy averaged over the K emotions.
+    def _classification_loss(self, y, probabilities, sample_weight=None):
+        # Eq. 17: binary cross-entropy averaged over the K emotions (positive terms
+        # optionally weighted per emotion).
         y = ops.cast(y, "float32")
         p = ops.clip(ops.cast(probabilities, "float32"), 1e-7, 1.0 - 1e-7)
-        per_example = -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
+        positive = y * ops.log(p)
+        if self.positive_weights is not None:
+            positive = positive * ops.convert_to_tensor(self.positive_weights, dtype="float32")
+        per_example = -ops.mean(positive + (1.0 - y) * ops.log(1.0 - p), axis=-1)
         if sample_weight is not None:
             w = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
             return ops.sum(per_example * w) / ops.maximum(ops.sum(w), 1e-9)
@@ -458,6 +472,7 @@ class LatentEmotionMemory(keras.Model):
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,
+            "positive_weights": self.positive_weights,
         }
 
     @classmethod

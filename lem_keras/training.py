@@ -66,6 +66,9 @@ class TrainConfig:
     kl_anneal_epochs: int = 5
     early_stopping_patience: int = 5
     monitor: str = "val_micro_f1"
+    # Weight of eq. 17's positive terms per emotion, from the training label frequencies:
+    # "none" (the paper), "sqrt" (sqrt(negatives / positives)) or "balanced" (the ratio).
+    positive_weighting: str = "none"
     seed: int = 0
 
     @classmethod
@@ -126,8 +129,40 @@ def fit_pipeline(config: TrainConfig, train):
     return pipeline
 
 
-def build_model(config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None):
-    """A compiled LatentEmotionMemory sized for ``pipeline``."""
+POSITIVE_WEIGHTINGS = ("none", "sqrt", "balanced")
+
+
+def positive_weights(labels, weighting: str) -> list[float] | None:
+    """Eq. 17's per-emotion positive weights from training labels (N, K) (None: unweighted).
+
+    ``sqrt`` gives sqrt(negatives / positives), ``balanced`` the ratio itself; an emotion
+    with no positive (or no negative) example gets weight 1.
+    """
+    if weighting not in POSITIVE_WEIGHTINGS:
+        raise ValueError(f"positive_weighting must be one of {', '.join(POSITIVE_WEIGHTINGS)}, got {weighting!r}")
+    if weighting == "none":
+        return None
+    y = np.asarray(labels, dtype="float64")
+    positives = y.sum(axis=0)
+    negatives = len(y) - positives
+    ratio = np.where((positives > 0) & (negatives > 0), negatives / np.maximum(positives, 1.0), 1.0)
+    weights = np.sqrt(ratio) if weighting == "sqrt" else ratio
+    return [float(w) for w in weights]
+
+
+def build_model(
+    config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None, train_labels=None
+):
+    """A compiled LatentEmotionMemory sized for ``pipeline``.
+
+    ``train_labels`` (N, K) set eq. 17's positive weights when ``config.positive_weighting``
+    asks for them.
+    """
+    weights = None
+    if config.positive_weighting != "none":
+        if train_labels is None:
+            raise ValueError(f"positive_weighting={config.positive_weighting!r} needs the training labels")
+        weights = positive_weights(train_labels, config.positive_weighting)
     import keras
 
     from lem_keras import metrics as lem_metrics
@@ -153,6 +188,7 @@ def build_model(config: TrainConfig, pipeline, emotion_names: list[str], embeddi
         emotion_names=list(emotion_names),
         embedding_matrix=embedding_matrix,
         trainable_embeddings=config.trainable_embeddings,
+        positive_weights=weights,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -245,7 +281,7 @@ def train(
     )
     matrix = embedding_matrix_for(config, pipeline, log=log)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config, pipeline, list(train_data.emotion_names), matrix)
+        model = build_model(config, pipeline, list(train_data.emotion_names), matrix, train_data.labels)
 
     train_ds = make_tf_dataset(
         pipeline, train_data.texts, train_data.labels, batch_size=config.batch_size, shuffle=True, seed=config.seed

@@ -136,10 +136,12 @@ class LEMHyperModel(kt.HyperModel):
         emotion_names: the K emotion names.
         space: the search space (:func:`load_space`); default :data:`DEFAULT_SPACE`.
         embedding_matrix: optional initial token embedding (from ``config.embeddings``).
+        train_labels: the training labels (N, K), for eq. 17's positive weights when a
+            trial's ``positive_weighting`` is not ``none``.
     """
 
     def __init__(self, base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
-                 name="lem", tunable=True):
+                 name="lem", tunable=True, train_labels=None):
         super().__init__(name=name, tunable=tunable)
         self.base_config = copy.deepcopy(base_config)
         self.pipeline = pipeline
@@ -147,6 +149,7 @@ class LEMHyperModel(kt.HyperModel):
         self.space = dict(DEFAULT_SPACE if space is None else space)
         validate_space(self.space)
         self.embedding_matrix = embedding_matrix
+        self.train_labels = train_labels
 
     def config_for(self, hp):
         """The TrainConfig of one trial: the base with the trial's values."""
@@ -160,7 +163,7 @@ class LEMHyperModel(kt.HyperModel):
 
         config = self.config_for(hp)
         _seed_everything(config.seed)
-        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix)
+        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix, self.train_labels)
 
     def fit(self, hp, model, *args, **kwargs):
         from lem_keras.training import schedule_callbacks
@@ -174,9 +177,10 @@ class LEMHyperModel(kt.HyperModel):
         return model.fit(*args, **kwargs)
 
 
-def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None):
+def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None, train_labels=None):
     """A :class:`LEMHyperModel` (a ``keras_tuner.HyperModel``)."""
-    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix)
+    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix,
+                         train_labels=train_labels)
 
 
 class LatentEpochMask(keras.callbacks.Callback):
@@ -405,7 +409,8 @@ def run_search(
     )
     matrix = embedding_matrix_for(config, pipeline, log=log)
     names = list(train_data.emotion_names)
-    hypermodel = make_hypermodel(config, pipeline, names, space=space, embedding_matrix=matrix)
+    hypermodel = make_hypermodel(config, pipeline, names, space=space, embedding_matrix=matrix,
+                                 train_labels=train_data.labels)
     search_tuner = make_tuner(
         tuner, hypermodel, objective, max_trials, epochs, out, project_name="search",
         seed=config.seed, overwrite=overwrite and role != "worker",
