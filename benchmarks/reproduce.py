@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550), "ren-cecps": (0.43
 
 def plan(args) -> list[dict]:
     """Every run: dataset, name, model kind, TrainConfig overrides, seed."""
+    from lem_keras.training import named_config
+
     runs: list[dict] = []
     datasets = []
     if args.semeval:
@@ -66,8 +69,9 @@ def plan(args) -> list[dict]:
     for dataset, path in datasets:
         base = {"dataset": dataset, "path": str(path)}
         default_hops = 3 if dataset == "semeval" else 2
-        # English runs use the pre-trained word vectors when given (the paper's GloVe stand-in).
-        vectors = {"embeddings": str(args.word_vectors)} if dataset == "semeval" and args.word_vectors else {}
+        shipped = named_config(dataset)
+        # --word-vectors replaces the configuration's own vectors (the paper's GloVe stand-in).
+        vectors = {"embeddings": str(args.word_vectors), "embeddings_corpus": None} if args.word_vectors else {}
         if "main" in args.groups:
             runs.append({**base, "name": "tfidf", "kind": "tfidf", "seed": 0, "overrides": {}})
             for seed in args.seeds:
@@ -82,12 +86,13 @@ def plan(args) -> list[dict]:
                 name = "lem" if hops == default_hops else f"lem-hops{hops}"
                 runs.append({**base, "name": name, "kind": "lem", "seed": args.seeds[0],
                              "overrides": {**vectors, "hops": hops}})
-        if "embeddings" in args.groups and vectors:
-            runs.append({**base, "name": "lem-random-init", "kind": "lem", "seed": args.seeds[0], "overrides": {}})
-        if "lexicon" in args.groups and dataset == "semeval" and args.lexicons:
-            files = sorted(str(p) for p in Path(args.lexicons).iterdir() if p.is_file())
-            runs.append({**base, "name": "lem-lexicons", "kind": "lem", "seed": args.seeds[0],
-                         "overrides": {**vectors, "lexicons": files}})
+        if "embeddings" in args.groups and (vectors or shipped.embeddings or shipped.embeddings_corpus):
+            runs.append({**base, "name": "lem-random-init", "kind": "lem", "seed": args.seeds[0],
+                         "overrides": {"embeddings": None, "embeddings_corpus": None}})
+        if "lexicon" in args.groups and shipped.lexicons:
+            # The data-selected (chi-squared) eBoW vocabulary against the lexicons.
+            runs.append({**base, "name": "lem-chi2", "kind": "lem", "seed": args.seeds[0],
+                         "overrides": {**vectors, "lexicons": []}})
         if "segmentation" in args.groups and dataset == "ren-cecps":
             runs.append({**base, "name": "lem-jieba", "kind": "lem", "seed": args.seeds[0],
                          "overrides": {"segmentation": "jieba"}})
@@ -114,11 +119,14 @@ def _load_splits(dataset: str, path: str):
 
 
 def _config(run: dict, epochs: int | None):
-    from lem_keras.training import named_config
+    """The shipped configuration of the run's dataset (what `lem-keras train` trains), with
+    its resources found beside the data, and the run's overrides."""
+    from lem_keras.training import named_config, resolve_data_paths
 
     config = named_config(run["dataset"])
     for key, value in run["overrides"].items():
         setattr(config, key, value)
+    resolve_data_paths(config, run["path"], origin=f"{run['dataset']} configuration")
     config.seed = run["seed"]
     if epochs:
         config.epochs = epochs
@@ -337,7 +345,7 @@ def variants(runs: list[dict]) -> str:
     for r in runs:
         if r["kind"] != "lem" or r["seed"] != min(x["seed"] for x in runs):
             continue
-        if r["name"] in ("lem", "lem-random-init", "lem-lexicons", "lem-jieba"):
+        if r["name"] in ("lem", "lem-random-init", "lem-chi2", "lem-jieba"):
             cells = [f"{r['dev'][m]:.3f}" for m in METRICS]
             lines.append(f"| {r['dataset']} | {r['name']} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
@@ -361,6 +369,21 @@ def write_tables(out: Path) -> None:
 # ----------------------------------------------------------------------------- main
 
 
+def _launch(run: dict, args, env: dict) -> str:
+    """Train one run in a subprocess; its log goes to OUT/runs/<id>.log. Returns a summary line."""
+    print(f"== {run_id(run)} started", flush=True)
+    command = [sys.executable, __file__, "--out", str(args.out), "--run-one", json.dumps(run)]
+    if args.epochs:
+        command += ["--epochs", str(args.epochs)]
+    with (args.out / "runs" / f"{run_id(run)}.log").open("w") as log:
+        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if code != 0:
+        return f"== {run_id(run)} failed (exit {code}); see {log.name}"
+    record = json.loads((args.out / "runs" / f"{run_id(run)}.json").read_text("utf-8"))
+    return (f"== {run_id(run)} done  " + "  ".join(f"{k}={record['dev'][k]:.3f}" for k in METRICS)
+            + f"  ({record['seconds']:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--semeval", type=Path, help="directory with the SemEval-2018 E-c train and dev files")
@@ -371,9 +394,10 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["main", "hops", "embeddings", "lexicon", "segmentation"])
     parser.add_argument("--only", nargs="+", help="run only these names (e.g. tfidf lem)")
     parser.add_argument("--word-vectors", type=Path,
-                        help="English vectors from `lem-keras pretrain-embeddings`: used by the SemEval LEM and "
-                        "BiGRU runs; the embeddings group then adds a randomly initialised LEM")
-    parser.add_argument("--lexicons", type=Path, help="directory of lexicon files (for the lexicon group)")
+                        help="word vectors for every LEM and BiGRU run instead of the shipped configuration's "
+                        "(SemEval: word2vec pre-trained on ../unlabeled/tweets-en.txt beside the data, cached)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs trained at once (each gets cores/jobs TensorFlow threads)")
     parser.add_argument("--epochs", type=int, help="override the maximum epochs of every run")
     parser.add_argument("--tables-only", action="store_true", help="rebuild the tables from finished runs")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
@@ -385,25 +409,20 @@ def main(argv: list[str] | None = None) -> int:
         run_one(json.loads(args.run_one), args.out, args.epochs)
         return 0
     if not args.tables_only:
+        todo = []
         for run in plan(args):
             if args.only and run["name"] not in args.only:
                 continue
             if (args.out / "runs" / f"{run_id(run)}.json").exists():
                 print(f"== {run_id(run)}: done before, skipped", flush=True)
                 continue
-            print(f"== {run_id(run)}", flush=True)
-            command = [sys.executable, __file__, "--out", str(args.out), "--run-one", json.dumps(run)]
-            if args.epochs:
-                command += ["--epochs", str(args.epochs)]
-            log = (args.out / "runs" / f"{run_id(run)}.log").open("w")
-            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-            if code != 0:
-                print(f"   failed (exit {code}); see {log.name}", flush=True)
-            else:
-                record = json.loads((args.out / "runs" / f"{run_id(run)}.json").read_text("utf-8"))
-                print("   " + "  ".join(f"{k}={record['dev'][k]:.3f}" for k in METRICS)
-                      + f"  ({record['seconds']:.0f} s)", flush=True)
+            todo.append(run)
+        threads = str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=threads,
+                   TF_NUM_INTEROP_THREADS=threads)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for line in pool.map(lambda run: _launch(run, args, env), todo):
+                print(line, flush=True)
     write_tables(args.out)
     return 0
 

@@ -74,7 +74,7 @@ def _resolve_training_data(args):
 
 
 def _training_config(args, config_name: str | None, language: str, data_dir: str | None):
-    from lem_keras.training import TrainConfig, named_config
+    from lem_keras.training import TrainConfig, named_config, resolve_data_paths
 
     if args.config:
         if Path(args.config).is_file():
@@ -103,15 +103,19 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "max_length": args.max_length,
-        "embeddings": args.embeddings,
         "stopwords": args.stopwords,
         "segmentation": args.segmentation,
     }
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)
+    if args.embeddings is not None:
+        # Given vectors replace the configuration's own (file or pre-training corpus);
+        # "none" means randomly initialised embeddings.
+        config.embeddings = None if args.embeddings.lower() == "none" else args.embeddings
+        config.embeddings_corpus = None
     if args.lexicon:
-        config.lexicons = list(args.lexicon)
+        config.lexicons = [] if [v.lower() for v in args.lexicon] == ["none"] else list(args.lexicon)
     if args.freeze_embeddings:
         config.trainable_embeddings = False
     if args.no_wled:
@@ -123,6 +127,10 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
         found = sorted(Path(data_dir).glob("stopwords*.txt"))
         if found:
             config.stopwords = str(found[0])
+    try:
+        resolve_data_paths(config, data_dir, origin=f"configuration {args.config or config_name or 'default'}")
+    except (ValueError, FileNotFoundError) as error:
+        raise CLIError(f"{error}; override it with --embeddings/--lexicon (none to go without) or --config FILE") from None
     return config
 
 
@@ -343,9 +351,11 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "default: the shipped one for --format",
     )
     parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
-                        "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); default: chi-squared selection on train")
+                        "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); 'none': chi-squared selection on train; "
+                        "default: the configuration's")
     parser.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one)")
-    parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary)")
+    parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary); "
+                        "'none': randomly initialised; default: the configuration's")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
     parser.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
     parser.add_argument("--max-length", type=int, help="tokens kept per text")

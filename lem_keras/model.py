@@ -59,6 +59,10 @@ class LatentEmotionMemory(keras.Model):
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
             stored in the config (the saved weights carry it).
         seed: optional seed of the stochastic layers.
+        kl_free_bits: free bits (Kingma et al., 2016) of eq. 6's KL term: each latent
+            dimension's batch-mean KL below this many nats costs nothing, which keeps
+            the posterior from collapsing onto the prior (Z carrying nothing); 0: the
+            plain KL. The logged ``kl_loss`` is always the plain KL.
         positive_weights: optional K weights on the positive term of eq. 17's
             cross-entropy (class balancing for rare emotions); None: all 1, the paper's
             loss.
@@ -107,6 +111,7 @@ class LatentEmotionMemory(keras.Model):
         embedding_matrix: np.ndarray | None = None,
         seed: int | None = None,
         positive_weights: Sequence[float] | None = None,
+        kl_free_bits: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -145,6 +150,9 @@ class LatentEmotionMemory(keras.Model):
                     f"positive_weights must be {num_emotions} positive numbers, got {positive_weights}."
                 )
         self.positive_weights = positive_weights
+        if kl_free_bits < 0:
+            raise ValueError(f"kl_free_bits must be >= 0, got {kl_free_bits}.")
+        self.kl_free_bits = float(kl_free_bits)
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
@@ -367,10 +375,16 @@ class LatentEmotionMemory(keras.Model):
 
     # ------------------------------------------------------------------ steps
     def _latent_losses(self, latent: dict):
+        """(reconstruction, KL, objective) of eq. 6, batch means; the objective's KL term
+        uses free bits when ``kl_free_bits`` > 0."""
         reconstruction = ops.mean(latent["reconstruction_loss"])
         kl = ops.mean(latent["kl_loss"])
+        kl_term = kl
+        if self.kl_free_bits > 0:
+            per_dimension = ops.mean(latent["kl_per_dimension"], axis=0)
+            kl_term = ops.sum(ops.maximum(per_dimension, self.kl_free_bits))
         weight = ops.cast(self.latent_module.kl_weight, "float32")
-        return reconstruction, kl, reconstruction + weight * kl
+        return reconstruction, kl, reconstruction + weight * kl_term
 
     def _classification_loss(self, y, probabilities, sample_weight=None):
         # Eq. 17: binary cross-entropy averaged over the K emotions (positive terms
@@ -473,6 +487,7 @@ class LatentEmotionMemory(keras.Model):
             "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,
             "positive_weights": self.positive_weights,
+            "kl_free_bits": self.kl_free_bits,
         }
 
     @classmethod

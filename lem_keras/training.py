@@ -40,6 +40,9 @@ class TrainConfig:
     lexicons: list[str] = dataclasses.field(default_factory=list)
     stopwords: str | None = None
     embeddings: str | None = None
+    # Unlabeled text (one per line) to pre-train word2vec vectors on when `embeddings` is
+    # not set (trained once, cached; see data.embeddings.cached_word2vec).
+    embeddings_corpus: str | None = None
     trainable_embeddings: bool = True
     # Architecture (names follow docs/architecture.md).
     embedding_dim: int = 300
@@ -53,6 +56,7 @@ class TrainConfig:
     dropout: float = 0.1
     word_dropout: float = 0.2
     binary_bow: bool = True
+    kl_free_bits: float = 0.0
     use_wled: bool = True
     use_rle: bool = True
     # Optimisation and the paper's schedule.
@@ -81,6 +85,38 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+DATA_PLACEHOLDER = "{data}"
+_PATH_FIELDS = ("embeddings", "embeddings_corpus", "stopwords")
+
+
+def resolve_data_paths(config: TrainConfig, data_dir: str | Path | None, origin: str = "configuration") -> TrainConfig:
+    """Put ``data_dir`` in place of ``{data}`` in the config's file paths and check that
+    every file exists (in place; also returned).
+
+    The shipped configurations name resources that live beside the data rather than in
+    the package (``{data}/../lexicons/...``). A missing file raises ``FileNotFoundError``
+    naming the field, the path and its unresolved form.
+    """
+    def resolve(field: str, raw: str) -> str:
+        if DATA_PLACEHOLDER in raw and data_dir is None:
+            raise ValueError(
+                f"{origin}: {field} {raw!r} is read beside the data, but the data is not a directory; "
+                f"give --data DIR or set {field} yourself"
+            )
+        path = raw.replace(DATA_PLACEHOLDER, str(data_dir)) if data_dir is not None else raw
+        if not Path(path).is_file():
+            hint = f" ({raw!r} in the {origin})" if raw != path else ""
+            raise FileNotFoundError(f"{field}: {path} does not exist{hint}")
+        return str(Path(path).resolve()) if raw != path else path
+
+    for field in _PATH_FIELDS:
+        value = getattr(config, field)
+        if value:
+            setattr(config, field, resolve(field, value))
+    config.lexicons = [resolve("lexicons", raw) for raw in config.lexicons]
+    return config
 
 
 def named_config(name: str) -> TrainConfig:
@@ -189,6 +225,7 @@ def build_model(
         embedding_matrix=embedding_matrix,
         trainable_embeddings=config.trainable_embeddings,
         positive_weights=weights,
+        kl_free_bits=config.kl_free_bits,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -204,17 +241,23 @@ def build_model(
 
 
 def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
-    """The initial token embedding from ``config.embeddings`` (None: random initialisation)."""
-    if not config.embeddings:
+    """The initial token embedding from ``config.embeddings``, else vectors pre-trained on
+    ``config.embeddings_corpus`` (None when neither is set: random initialisation)."""
+    if not config.embeddings and not config.embeddings_corpus:
         return None
-    from lem_keras.data.embeddings import build_embedding_matrix, load_word_vectors
+    from lem_keras.data.embeddings import build_embedding_matrix, cached_word2vec, load_word_vectors
 
-    vectors = load_word_vectors(config.embeddings)
+    source = config.embeddings
+    if not source:
+        log(f"word vectors: word2vec ({config.embedding_dim}-d) on {config.embeddings_corpus} (cached)")
+        source = str(cached_word2vec(config.embeddings_corpus, config.embedding_dim, language=config.language,
+                                     segmentation=config.segmentation))
+    vectors = load_word_vectors(source)
     matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
     if matrix.shape[1] != config.embedding_dim:
-        log(f"embedding_dim set to {matrix.shape[1]} to match {config.embeddings}")
+        log(f"embedding_dim set to {matrix.shape[1]} to match {source}")
         config.embedding_dim = int(matrix.shape[1])
-    log(f"word vectors {config.embeddings}: coverage {coverage:.1%} of the token vocabulary")
+    log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
     return matrix
 
 

@@ -194,3 +194,19 @@ def test_positive_weights_from_label_frequencies():
     np.testing.assert_allclose(positive_weights(labels, "sqrt"), [np.sqrt(3.0), 1.0, 1.0])
     with pytest.raises(ValueError, match="positive_weighting"):
         positive_weights(labels, "inverse")
+
+
+def test_free_bits_leave_kl_above_the_floor_free_and_log_the_plain_kl():
+    model = _model(kl_free_bits=0.5)
+    kl_rows = np.array([[0.1, 0.9, 0.0, 2.0], [0.3, 0.1, 0.0, 0.0]], "float32")
+    latent = {"reconstruction_loss": np.array([3.0, 5.0], "float32"),
+              "kl_loss": kl_rows.sum(1), "kl_per_dimension": kl_rows}
+    reconstruction, kl, objective = (float(v) for v in model._latent_losses(latent))
+    assert reconstruction == pytest.approx(4.0)
+    assert kl == pytest.approx(kl_rows.sum(1).mean())  # logged: the plain KL
+    # batch means per dimension: 0.2, 0.5, 0.0, 1.0 -> floored at 0.5: 0.5 + 0.5 + 0.5 + 1.0
+    assert objective == pytest.approx(4.0 + 2.5)
+    plain = _model()
+    assert float(plain._latent_losses(latent)[2]) == pytest.approx(4.0 + kl_rows.sum(1).mean())
+    with pytest.raises(ValueError, match="kl_free_bits"):
+        _model(kl_free_bits=-1.0)

@@ -179,3 +179,40 @@ def train_word2vec(
     model.wv.save_word2vec_format(str(out_path), binary=out_path.suffix.lower() == ".bin")
     logger.info("word2vec: %d sentences, %d words -> %s", len(sentences), len(model.wv), out_path)
     return model.wv
+
+
+def cached_word2vec(
+    corpus_path: str | os.PathLike,
+    dim: int,
+    language: str = "en",
+    segmentation: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+) -> Path:
+    """Word vectors pre-trained on ``corpus_path`` by :func:`train_word2vec` (defaults of
+    ``lem-keras pretrain-embeddings``), trained once and cached.
+
+    The cache key is the corpus content, ``dim``, ``language``, ``segmentation`` and
+    ``seed``; the cache folder is ``cache_dir``, else ``$LEM_KERAS_CACHE``, else
+    ``~/.cache/lem_keras``. Returns the path of the vectors (word2vec text format).
+    """
+    import hashlib
+
+    corpus = Path(corpus_path)
+    if not corpus.is_file():
+        raise FileNotFoundError(f"{corpus}: no such corpus file for word-vector pre-training")
+    digest = hashlib.sha256()
+    with corpus.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(f"|{dim}|{language}|{segmentation}|{seed}".encode())
+    folder = Path(cache_dir or os.environ.get("LEM_KERAS_CACHE") or Path.home() / ".cache" / "lem_keras")
+    target = folder / f"word2vec-{corpus.stem}-{dim}d-{digest.hexdigest()[:16]}.txt"
+    if target.is_file():
+        logger.info("word vectors for %s from the cache: %s", corpus, target)
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.txt")
+    train_word2vec(corpus, partial, language=language, dim=dim, segmentation=segmentation, seed=seed)
+    os.replace(partial, target)  # atomic: a concurrent or killed run never sees half a file
+    return target

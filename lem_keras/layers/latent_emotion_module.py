@@ -39,7 +39,8 @@ class LatentEmotionModule(keras.layers.Layer):
     Returns:
         dict with ``mu``, ``log_sigma``, ``z_sample`` (Z'), ``latent_distribution`` (Z),
         each (batch, K); ``reconstruction_logits`` (batch, V);
-        ``reconstruction_loss`` and ``kl_loss``, each (batch,).
+        ``reconstruction_loss`` and ``kl_loss``, each (batch,); ``kl_per_dimension``
+        (batch, K), the KL of each latent dimension (``kl_loss`` is its row sum).
 
     Attributes:
         latent_embedding: ``W_led`` variable (K, E_led).
@@ -156,9 +157,10 @@ class LatentEmotionModule(keras.layers.Layer):
         reconstruction_loss = -ops.sum(target * log_probs, axis=-1)
         mu32 = ops.cast(mu, "float32")
         log_sigma32 = ops.cast(log_sigma, "float32")
-        kl_loss = 0.5 * ops.sum(
-            ops.square(mu32) + ops.exp(2.0 * log_sigma32) - 1.0 - 2.0 * log_sigma32, axis=-1
+        kl_per_dimension = 0.5 * (
+            ops.square(mu32) + ops.exp(2.0 * log_sigma32) - 1.0 - 2.0 * log_sigma32
         )
+        kl_loss = ops.sum(kl_per_dimension, axis=-1)
         return {
             "mu": mu,
             "log_sigma": log_sigma,
@@ -167,6 +169,7 @@ class LatentEmotionModule(keras.layers.Layer):
             "reconstruction_logits": logits,
             "reconstruction_loss": reconstruction_loss,
             "kl_loss": kl_loss,
+            "kl_per_dimension": kl_per_dimension,
         }
 
     def compute_output_spec(self, ebow, training=None):
@@ -181,6 +184,7 @@ class LatentEmotionModule(keras.layers.Layer):
             "reconstruction_logits": spec((batch, vocab), self.compute_dtype),
             "reconstruction_loss": spec((batch,), "float32"),
             "kl_loss": spec((batch,), "float32"),
+            "kl_per_dimension": spec((batch, k), "float32"),
         }
 
     def get_config(self):
