@@ -288,6 +288,7 @@ def cmd_pretrain_embeddings(args) -> int:
         epochs=args.epochs,
         workers=args.workers,
         seed=args.seed,
+        method=args.method,
     )
     print(f"word vectors written to {args.out}", file=sys.stderr)
     return 0
@@ -444,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--workers", type=int, default=2, help="worker threads")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--method", choices=("word2vec", "fasttext"), default="word2vec",
+                   help="fasttext: vectors that share character n-grams (rare spellings land near their word)")
     p.set_defaults(func=cmd_pretrain_embeddings)
 
     p = sub.add_parser("explain", help="latent distribution and memory attention for one text",

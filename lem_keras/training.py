@@ -35,7 +35,7 @@ class TrainConfig:
     # Text pipeline.
     max_length: int = 50
     max_tokens: int = 30000
-    min_token_count: int = 1
+    min_token_count: int = 2
     ebow_max_size: int = 2000
     lexicons: list[str] = dataclasses.field(default_factory=list)
     stopwords: str | None = None
@@ -43,6 +43,11 @@ class TrainConfig:
     # Unlabeled text (one per line) to pre-train word2vec vectors on when `embeddings` is
     # not set (trained once, cached; see data.embeddings.cached_word2vec).
     embeddings_corpus: str | None = None
+    embeddings_method: str = "word2vec"  # or "fasttext" (pre-training on embeddings_corpus)
+    # Also give the token vocabulary the pre-trained vectors' words (train words first, up
+    # to max_tokens): dev/test words unseen in train keep their pre-trained vectors
+    # instead of falling to the OOV token.
+    vocabulary_from_vectors: bool = False
     trainable_embeddings: bool = True
     # Architecture (names follow docs/architecture.md).
     embedding_dim: int = 300
@@ -144,12 +149,33 @@ def _seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def word_vectors_path(config: TrainConfig) -> str | None:
+    """The word-vector file of ``config``: ``embeddings``, else the vectors pre-trained
+    (once, cached) on ``embeddings_corpus``; None for random initialisation."""
+    if config.embeddings:
+        return config.embeddings
+    if not config.embeddings_corpus:
+        return None
+    from lem_keras.data.embeddings import cached_word2vec
+
+    return str(cached_word2vec(config.embeddings_corpus, config.embedding_dim, language=config.language,
+                               segmentation=config.segmentation, method=config.embeddings_method))
+
+
 def fit_pipeline(config: TrainConfig, train):
     """Fit the text pipeline (token and eBoW vocabularies) on the training split."""
     from lem_keras.data.ebow import load_stopwords
     from lem_keras.data.featurizer import TextPipeline
 
     stopwords = load_stopwords(config.stopwords) if config.stopwords else None
+    extra_tokens = None
+    if config.vocabulary_from_vectors:
+        path = word_vectors_path(config)
+        if path is None:
+            raise ValueError("vocabulary_from_vectors needs word vectors (embeddings or embeddings_corpus)")
+        from lem_keras.data.embeddings import load_word_vectors
+
+        extra_tokens = list(load_word_vectors(path).index_to_key)
     pipeline = TextPipeline()
     pipeline.fit(
         train.texts,
@@ -158,6 +184,8 @@ def fit_pipeline(config: TrainConfig, train):
         lexicon_paths=config.lexicons or None,
         stopwords=stopwords,
         max_tokens=config.max_tokens,
+        min_count=config.min_token_count,
+        extra_tokens=extra_tokens,
         max_length=config.max_length,
         ebow_max_size=config.ebow_max_size,
         segmentation=config.segmentation,
@@ -245,13 +273,12 @@ def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     ``config.embeddings_corpus`` (None when neither is set: random initialisation)."""
     if not config.embeddings and not config.embeddings_corpus:
         return None
-    from lem_keras.data.embeddings import build_embedding_matrix, cached_word2vec, load_word_vectors
+    from lem_keras.data.embeddings import build_embedding_matrix, load_word_vectors
 
-    source = config.embeddings
-    if not source:
-        log(f"word vectors: word2vec ({config.embedding_dim}-d) on {config.embeddings_corpus} (cached)")
-        source = str(cached_word2vec(config.embeddings_corpus, config.embedding_dim, language=config.language,
-                                     segmentation=config.segmentation))
+    if not config.embeddings:
+        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on {config.embeddings_corpus}"
+            " (pre-trained once, cached)")
+    source = word_vectors_path(config)
     vectors = load_word_vectors(source)
     matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
     if matrix.shape[1] != config.embedding_dim:

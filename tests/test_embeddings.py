@@ -57,3 +57,41 @@ def test_train_word2vec_uses_model_tokenizer(tmp_path):
     np.testing.assert_allclose(reloaded["happy"], wv["happy"])
     text_out = train_word2vec(FIXTURES / "w2v_corpus.txt", tmp_path / "w2v.txt", dim=8, epochs=1, workers=1)
     assert "sad" in load_word_vectors(tmp_path / "w2v.txt") and "sad" in text_out
+
+
+def test_fasttext_vectors_share_subwords_and_load_like_word2vec(tmp_path):
+    out = tmp_path / "ft.txt"
+    wv = train_word2vec(FIXTURES / "w2v_corpus.txt", out, dim=8, epochs=1, workers=1, min_count=1,
+                        method="fasttext")
+    assert type(wv).__name__ == "FastTextKeyedVectors"
+    reloaded = load_word_vectors(out)
+    assert set(reloaded.key_to_index) == set(wv.key_to_index)
+    np.testing.assert_allclose(reloaded["happy"], wv["happy"], rtol=1e-5)
+    with pytest.raises(ValueError, match="method"):
+        train_word2vec(FIXTURES / "w2v_corpus.txt", tmp_path / "x.txt", dim=8, method="glove")
+
+
+def test_vocabulary_from_vectors_keeps_unseen_words_out_of_oov(tmp_path):
+    from lem_keras.data.readers import Dataset
+    from lem_keras.training import TrainConfig, fit_pipeline
+
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(["happy", "astounded", "stunned"], np.ones((3, 3), np.float32))
+    kv.save_word2vec_format(str(tmp_path / "v.txt"))
+    train = Dataset(texts=["so happy today", "happy again"], labels=np.array([[1], [1]]),
+                    emotion_names=["joy"])
+    config = TrainConfig(embeddings=str(tmp_path / "v.txt"), embedding_dim=3, min_token_count=1,
+                         ebow_max_size=10)
+    plain = fit_pipeline(config, train)
+    assert "astounded" not in plain.token_vocabulary
+    config.vocabulary_from_vectors = True
+    extended = fit_pipeline(config, train)
+    # training tokens first, in their order, then the vectors' new words
+    assert extended.token_vocabulary[: len(plain.token_vocabulary)] == plain.token_vocabulary
+    assert extended.token_vocabulary[len(plain.token_vocabulary):] == ["astounded", "stunned"]
+    ids = extended.transform(["astounded and stunned"])["tokens"][0]
+    assert ids[0] == extended.token_vocabulary.index("astounded") and ids[0] > 1
+    config.max_tokens = len(plain.token_vocabulary) - 2 + 1  # room for one extra word only
+    assert fit_pipeline(config, train).token_vocabulary[-1] == "astounded"
+    with pytest.raises(ValueError, match="vocabulary_from_vectors"):
+        fit_pipeline(TrainConfig(vocabulary_from_vectors=True), train)

@@ -124,6 +124,9 @@ def build_embedding_matrix(
     return matrix, coverage
 
 
+EMBEDDING_METHODS = ("word2vec", "fasttext")
+
+
 def train_word2vec(
     input_path: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -136,8 +139,9 @@ def train_word2vec(
     seed: int = 0,
     tokenizer: Callable[[list[str]], list[list[str]]] | None = None,
     segmentation: str = "auto",
+    method: str = "word2vec",
 ):
-    """Train word2vec (skip-gram) on unlabeled text, tokenised like the model.
+    """Train word2vec or fastText (skip-gram) on unlabeled text, tokenised like the model.
 
     Args:
         input_path: one text per line, UTF-8.
@@ -152,11 +156,17 @@ def train_word2vec(
         seed: random seed.
         tokenizer: override for ``tokenize(texts, language)``.
         segmentation: Chinese segmentation mode for the default tokenizer.
+        method: ``"word2vec"`` or ``"fasttext"`` (vectors that share character n-grams,
+            so rare spellings and inflections of a word land near it; the saved file
+            holds the corpus words' vectors, in the same text format).
 
     Returns:
         The trained ``KeyedVectors``.
     """
-    from gensim.models import Word2Vec
+    from gensim.models import FastText, Word2Vec
+
+    if method not in EMBEDDING_METHODS:
+        raise ValueError(f"method must be one of {', '.join(EMBEDDING_METHODS)}, got {method!r}")
 
     texts = read_lines(input_path)
     if tokenizer is None:
@@ -164,7 +174,7 @@ def train_word2vec(
     else:
         sentences = tokenizer(texts)
     sentences = [s for s in sentences if s]
-    model = Word2Vec(
+    model = (Word2Vec if method == "word2vec" else FastText)(
         sentences=sentences,
         vector_size=dim,
         window=window,
@@ -188,12 +198,13 @@ def cached_word2vec(
     segmentation: str = "auto",
     cache_dir: str | os.PathLike | None = None,
     seed: int = 0,
+    method: str = "word2vec",
 ) -> Path:
     """Word vectors pre-trained on ``corpus_path`` by :func:`train_word2vec` (defaults of
     ``lem-keras pretrain-embeddings``), trained once and cached.
 
-    The cache key is the corpus content, ``dim``, ``language``, ``segmentation`` and
-    ``seed``; the cache folder is ``cache_dir``, else ``$LEM_KERAS_CACHE``, else
+    The cache key is the corpus content, ``dim``, ``language``, ``segmentation``,
+    ``seed`` and ``method``; the cache folder is ``cache_dir``, else ``$LEM_KERAS_CACHE``, else
     ``~/.cache/lem_keras``. Returns the path of the vectors (word2vec text format).
     """
     import hashlib
@@ -205,14 +216,15 @@ def cached_word2vec(
     with corpus.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    digest.update(f"|{dim}|{language}|{segmentation}|{seed}".encode())
+    digest.update(f"|{dim}|{language}|{segmentation}|{seed}|{method}".encode())
     folder = Path(cache_dir or os.environ.get("LEM_KERAS_CACHE") or Path.home() / ".cache" / "lem_keras")
-    target = folder / f"word2vec-{corpus.stem}-{dim}d-{digest.hexdigest()[:16]}.txt"
+    target = folder / f"{method}-{corpus.stem}-{dim}d-{digest.hexdigest()[:16]}.txt"
     if target.is_file():
         logger.info("word vectors for %s from the cache: %s", corpus, target)
         return target
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.txt")
-    train_word2vec(corpus, partial, language=language, dim=dim, segmentation=segmentation, seed=seed)
+    train_word2vec(corpus, partial, language=language, dim=dim, segmentation=segmentation, seed=seed,
+                   method=method)
     os.replace(partial, target)  # atomic: a concurrent or killed run never sees half a file
     return target

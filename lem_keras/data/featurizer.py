@@ -211,6 +211,7 @@ class TextPipeline:
         ebow_min_df: int = 2,
         segmentation: str = "auto",
         emotion_names: Sequence[str] | None = None,
+        extra_tokens: Iterable[str] | None = None,
     ) -> TextPipeline:
         """Build the token and eBoW vocabularies from training data.
 
@@ -231,6 +232,8 @@ class TextPipeline:
             ebow_min_df: minimum document frequency of an eBoW word.
             segmentation: Chinese segmentation mode (see ``segment_chinese``).
             emotion_names: label names, stored with the pipeline.
+            extra_tokens: more tokens for the vocabulary after the training ones (e.g.
+                the words of pre-trained vectors), in order, within ``max_tokens``.
 
         Returns:
             ``self``.
@@ -242,6 +245,12 @@ class TextPipeline:
         counts = Counter(t for tokens in token_lists for t in tokens)
         words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
         words = [w for w in words if w not in (PAD_TOKEN, OOV_TOKEN)]
+        if extra_tokens is not None:
+            seen = set(words) | {PAD_TOKEN, OOV_TOKEN}
+            for token in extra_tokens:
+                if token and token not in seen:
+                    seen.add(token)
+                    words.append(token)
         if max_tokens is not None:
             words = words[:max_tokens]
         if max_length is None or max_length == "auto":
