@@ -63,6 +63,9 @@ class LatentEmotionMemory(keras.Model):
             dimension's batch-mean KL below this many nats costs nothing, which keeps
             the posterior from collapsing onto the prior (Z carrying nothing); 0: the
             plain KL. The logged ``kl_loss`` is always the plain KL.
+        classifier_residual: eq. 16's classifier reads the BiGRU output concatenated with
+            R_total,k (as the authors' code does).
+        emotion_bias: a trainable bias per emotion on eq. 16's logits.
         positive_weights: optional K weights on the positive term of eq. 17's
             cross-entropy (class balancing for rare emotions); None: all 1, the paper's
             loss.
@@ -112,6 +115,8 @@ class LatentEmotionMemory(keras.Model):
         seed: int | None = None,
         positive_weights: Sequence[float] | None = None,
         kl_free_bits: float = 0.0,
+        classifier_residual: bool = False,
+        emotion_bias: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -153,6 +158,8 @@ class LatentEmotionMemory(keras.Model):
         if kl_free_bits < 0:
             raise ValueError(f"kl_free_bits must be >= 0, got {kl_free_bits}.")
         self.kl_free_bits = float(kl_free_bits)
+        self.classifier_residual = bool(classifier_residual)
+        self.emotion_bias = bool(emotion_bias)
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
@@ -185,7 +192,12 @@ class LatentEmotionMemory(keras.Model):
             for h in range(self.hops)
         ]
         self.emotion_classifier = EmotionSequenceClassifier(
-            gru_units, dropout=dropout, name="emotion_classifier", dtype=policy
+            gru_units,
+            dropout=dropout,
+            residual=classifier_residual,
+            emotion_bias=emotion_bias,
+            name="emotion_classifier",
+            dtype=policy,
         )
         self._build_all()
         self.thresholds = self.add_weight(
@@ -488,6 +500,8 @@ class LatentEmotionMemory(keras.Model):
             "seed": self.seed,
             "positive_weights": self.positive_weights,
             "kl_free_bits": self.kl_free_bits,
+            "classifier_residual": self.classifier_residual,
+            "emotion_bias": self.emotion_bias,
         }
 
     @classmethod

@@ -62,6 +62,8 @@ class TrainConfig:
     word_dropout: float = 0.2
     binary_bow: bool = True
     kl_free_bits: float = 0.0
+    classifier_residual: bool = False
+    emotion_bias: bool = False
     use_wled: bool = True
     use_rle: bool = True
     # Optimisation and the paper's schedule.
@@ -254,6 +256,8 @@ def build_model(
         trainable_embeddings=config.trainable_embeddings,
         positive_weights=weights,
         kl_free_bits=config.kl_free_bits,
+        classifier_residual=config.classifier_residual,
+        emotion_bias=config.emotion_bias,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),

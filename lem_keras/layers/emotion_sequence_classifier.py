@@ -13,9 +13,17 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     and one dense sigmoid unit shared by all steps gives ``p_k``. The paper's per-step
     two-way softmax is equivalent to this sigmoid.
 
+    With ``residual`` the classifier reads ``[BiGRU_k ; R_total,k]``, the BiGRU output
+    concatenated with the step's own input (as the authors' code does), so each emotion's
+    own evidence reaches its output directly. With ``emotion_bias`` each emotion adds its
+    own bias to the shared unit's logit (a per-emotion prior, as a one-vs-rest linear
+    model has).
+
     Args:
         units: GRU units per direction.
         dropout: dropout rate on the GRU input and before the classifier.
+        residual: concatenate the step inputs to the BiGRU outputs.
+        emotion_bias: add a trainable bias per emotion to the logits.
         **kwargs: standard layer keywords.
 
     Call arguments:
@@ -33,10 +41,13 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         Fei et al. (AAAI 2020), eqs. 15-16.
     """
 
-    def __init__(self, units: int = 128, dropout: float = 0.0, **kwargs):
+    def __init__(self, units: int = 128, dropout: float = 0.0, residual: bool = False,
+                 emotion_bias: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.dropout = float(dropout)
+        self.residual = bool(residual)
+        self.emotion_bias = bool(emotion_bias)
         self.input_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.bigru = keras.layers.Bidirectional(
             keras.layers.GRU(self.units, return_sequences=True, dtype=self.dtype_policy),
@@ -44,23 +55,32 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             name="emotion_bigru",
         )
         self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        self.classifier = keras.layers.Dense(
-            1, activation="sigmoid", name="emotion_classifier", dtype=self.dtype_policy
-        )
+        self.classifier = keras.layers.Dense(1, name="emotion_classifier", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.bigru.build(tuple(input_shape))
-        self.classifier.build((None, None, 2 * self.units))
+        features = 2 * self.units + (int(input_shape[-1]) if self.residual else 0)
+        self.classifier.build((None, None, features))
+        if self.emotion_bias:
+            if input_shape[1] is None:
+                raise ValueError("emotion_bias needs a known number of emotions (axis 1 of the input)")
+            self.bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="emotion_bias")
 
     def call(self, inputs, training=None):
-        hidden = self.bigru(self.input_dropout(inputs, training=training), training=training)
-        probabilities = self.classifier(self.output_dropout(hidden, training=training))
-        return ops.squeeze(probabilities, axis=-1)
+        steps = self.input_dropout(inputs, training=training)
+        hidden = self.bigru(steps, training=training)
+        if self.residual:
+            hidden = ops.concatenate([hidden, steps], axis=-1)
+        logits = ops.squeeze(self.classifier(self.output_dropout(hidden, training=training)), axis=-1)
+        if self.emotion_bias:
+            logits = logits + ops.cast(self.bias, logits.dtype)
+        return ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:2])
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "dropout": self.dropout})
+        config.update({"units": self.units, "dropout": self.dropout, "residual": self.residual,
+                       "emotion_bias": self.emotion_bias})
         return config
