@@ -88,7 +88,8 @@ def plan(args) -> list[dict]:
                              "overrides": {**vectors, "hops": hops}})
         if "embeddings" in args.groups and (vectors or shipped.embeddings or shipped.embeddings_corpus):
             runs.append({**base, "name": "lem-random-init", "kind": "lem", "seed": args.seeds[0],
-                         "overrides": {"embeddings": None, "embeddings_corpus": None}})
+                         "overrides": {"embeddings": None, "embeddings_corpus": None,
+                                       "vocabulary_from_vectors": False}})
         if "lexicon" in args.groups and shipped.lexicons:
             # The data-selected (chi-squared) eBoW vocabulary against the lexicons.
             runs.append({**base, "name": "lem-chi2", "kind": "lem", "seed": args.seeds[0],

@@ -114,6 +114,8 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
         # "none" means randomly initialised embeddings.
         config.embeddings = None if args.embeddings.lower() == "none" else args.embeddings
         config.embeddings_corpus = None
+        if config.embeddings is None:
+            config.vocabulary_from_vectors = False  # no vectors to take words from
     if args.lexicon:
         config.lexicons = [] if [v.lower() for v in args.lexicon] == ["none"] else list(args.lexicon)
     if args.freeze_embeddings:

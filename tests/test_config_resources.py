@@ -93,7 +93,8 @@ def test_missing_layout_is_a_clear_cli_error_and_none_overrides_it(tmp_path, mon
     monkeypatch.setenv("LEM_KERAS_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "only-semeval"
     shutil.copytree(FIXTURES / "cli" / "semeval", data)
-    config = dict(TINY, epochs=1, embeddings_corpus="{data}/../unlabeled/tweets-en.txt")
+    config = dict(TINY, epochs=1, embeddings_corpus="{data}/../unlabeled/tweets-en.txt",
+                  vocabulary_from_vectors=True)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config), "utf-8")
     code, err = _run(["train", "--data", data, "--format", "semeval", "--config", config_path,
@@ -103,4 +104,5 @@ def test_missing_layout_is_a_clear_cli_error_and_none_overrides_it(tmp_path, mon
     code, err = _run(["train", "--data", data, "--format", "semeval", "--config", config_path,
                       "--embeddings", "none", "--verbose", 0, "--out", tmp_path / "m"])
     assert code == 0, err
-    assert json.loads((tmp_path / "m" / "config.json").read_text("utf-8"))["embeddings_corpus"] is None
+    saved = json.loads((tmp_path / "m" / "config.json").read_text("utf-8"))
+    assert saved["embeddings_corpus"] is None and saved["vocabulary_from_vectors"] is False
