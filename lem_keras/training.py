@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 from importlib import resources
@@ -151,6 +152,15 @@ def _seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+@functools.lru_cache(maxsize=1)
+def _word_vectors(path: str):
+    # The pipeline (vocabulary_from_vectors) and the embedding matrix read the same file:
+    # load it once per process.
+    from lem_keras.data.embeddings import load_word_vectors
+
+    return load_word_vectors(path)
+
+
 def word_vectors_path(config: TrainConfig) -> str | None:
     """The word-vector file of ``config``: ``embeddings``, else the vectors pre-trained
     (once, cached) on ``embeddings_corpus``; None for random initialisation."""
@@ -175,9 +185,7 @@ def fit_pipeline(config: TrainConfig, train):
         path = word_vectors_path(config)
         if path is None:
             raise ValueError("vocabulary_from_vectors needs word vectors (embeddings or embeddings_corpus)")
-        from lem_keras.data.embeddings import load_word_vectors
-
-        extra_tokens = list(load_word_vectors(path).index_to_key)
+        extra_tokens = list(_word_vectors(path).index_to_key)
     pipeline = TextPipeline()
     pipeline.fit(
         train.texts,
@@ -277,13 +285,13 @@ def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     ``config.embeddings_corpus`` (None when neither is set: random initialisation)."""
     if not config.embeddings and not config.embeddings_corpus:
         return None
-    from lem_keras.data.embeddings import build_embedding_matrix, load_word_vectors
+    from lem_keras.data.embeddings import build_embedding_matrix
 
     if not config.embeddings:
         log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on {config.embeddings_corpus}"
             " (pre-trained once, cached)")
     source = word_vectors_path(config)
-    vectors = load_word_vectors(source)
+    vectors = _word_vectors(source)
     matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
     if matrix.shape[1] != config.embedding_dim:
         log(f"embedding_dim set to {matrix.shape[1]} to match {source}")
