@@ -131,9 +131,6 @@ def _config(run: dict, epochs: int | None):
     config.seed = run["seed"]
     if epochs:
         config.epochs = epochs
-    if run["dataset"] == "ren-cecps" and config.stopwords is None:
-        found = sorted(Path(run["path"]).glob("stopwords*.txt"))
-        config.stopwords = str(found[0]) if found else None
     return config
 
 

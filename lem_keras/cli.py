@@ -124,11 +124,6 @@ def _training_config(args, config_name: str | None, language: str, data_dir: str
         config.use_wled = False
     if args.no_rle:
         config.use_rle = False
-    if config.stopwords is None and data_dir and language == "zh":
-        # Ren-CECps ships its stop-word list beside the data; use it when present.
-        found = sorted(Path(data_dir).glob("stopwords*.txt"))
-        if found:
-            config.stopwords = str(found[0])
     try:
         resolve_data_paths(config, data_dir, origin=f"configuration {args.config or config_name or 'default'}")
     except (ValueError, FileNotFoundError) as error:

@@ -105,8 +105,14 @@ def resolve_data_paths(config: TrainConfig, data_dir: str | Path | None, origin:
 
     The shipped configurations name resources that live beside the data rather than in
     the package (``{data}/../lexicons/...``). A missing file raises ``FileNotFoundError``
-    naming the field, the path and its unresolved form.
+    naming the field, the path and its unresolved form. A Chinese configuration without
+    stop words takes a ``stopwords*.txt`` found in ``data_dir`` (Ren-CECps ships one).
     """
+    if config.stopwords is None and data_dir is not None and config.language == "zh":
+        found = sorted(Path(data_dir).glob("stopwords*.txt"))
+        if found:
+            config.stopwords = str(found[0])
+
     def resolve(field: str, raw: str) -> str:
         if DATA_PLACEHOLDER in raw and data_dir is None:
             raise ValueError(

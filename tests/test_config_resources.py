@@ -106,3 +106,11 @@ def test_missing_layout_is_a_clear_cli_error_and_none_overrides_it(tmp_path, mon
     assert code == 0, err
     saved = json.loads((tmp_path / "m" / "config.json").read_text("utf-8"))
     assert saved["embeddings_corpus"] is None and saved["vocabulary_from_vectors"] is False
+
+
+def test_chinese_config_takes_the_stopword_list_beside_the_data(tmp_path):
+    shutil.copy(FIXTURES / "stopwords_cn_sample.txt", tmp_path / "stopwords_cn.txt")
+    config = resolve_data_paths(TrainConfig(language="zh"), tmp_path)
+    assert config.stopwords == str(tmp_path / "stopwords_cn.txt")
+    assert resolve_data_paths(TrainConfig(language="en"), tmp_path).stopwords is None
+    assert resolve_data_paths(TrainConfig(language="zh"), None).stopwords is None
