@@ -81,6 +81,10 @@ class TrainConfig:
     # Weight of eq. 17's positive terms per emotion, from the training label frequencies:
     # "none" (the paper), "sqrt" (sqrt(negatives / positives)) or "balanced" (the ratio).
     positive_weighting: str = "none"
+    # Polyak averaging of the weights (the main optimizer's ``use_ema``): 0 turns it off;
+    # otherwise dev evaluation, early stopping and the saved model use the averaged weights
+    # (``keras.callbacks.SwapEMAWeights``).
+    ema_momentum: float = 0.0
     seed: int = 0
 
     @classmethod
@@ -273,8 +277,11 @@ def build_model(
         classifier_residual=config.classifier_residual,
         emotion_bias=config.emotion_bias,
     )
+    if not 0.0 <= config.ema_momentum < 1.0:
+        raise ValueError(f"ema_momentum must be in [0, 1), got {config.ema_momentum!r}")
+    ema = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum > 0 else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate, **ema),
         latent_optimizer=keras.optimizers.Adam(config.latent_learning_rate),
         metrics=[
             lem_metrics.MicroF1(),
@@ -315,10 +322,20 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
 
 
 def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
-    """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``."""
+    """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``,
+    preceded by ``SwapEMAWeights`` when ``config.ema_momentum`` is set.
+
+    ``SwapEMAWeights(swap_on_epoch=True)`` comes first, so the dev evaluation, the early
+    stopping's best weights and everything saved after an epoch see the averaged weights;
+    ``fit`` ends by restoring the best (averaged) weights.
+    """
+    import keras
+
     from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
 
+    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum > 0 else []
     return [
+        *swap,
         AlternatingSchedule(
             pretrain_epochs=config.pretrain_epochs if pretrain_epochs is None else pretrain_epochs,
             latent_epochs=config.latent_epochs,
@@ -393,7 +410,7 @@ def train(
     model.set_thresholds(thresholds)
     dev_metrics = multilabel_report(dev_data.labels, dev_scores, thresholds)
     seconds = time.perf_counter() - start
-    stopper = callbacks[1]
+    stopper = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
     best_epoch = getattr(stopper, "best_epoch", None)
     result = TrainResult(
         model=model,
