@@ -66,6 +66,8 @@ class LatentEmotionMemory(keras.Model):
         classifier_residual: eq. 16's classifier reads the BiGRU output concatenated with
             R_total,k (as the authors' code does).
         emotion_bias: a trainable bias per emotion on eq. 16's logits.
+        private_output: eq. 16's per-step classifier is emotion k's own at step k (not
+            one unit shared by all steps).
         positive_weights: optional K weights on the positive term of eq. 17's
             cross-entropy (class balancing for rare emotions); None: all 1, the paper's
             loss.
@@ -117,6 +119,7 @@ class LatentEmotionMemory(keras.Model):
         kl_free_bits: float = 0.0,
         classifier_residual: bool = False,
         emotion_bias: bool = False,
+        private_output: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -160,6 +163,7 @@ class LatentEmotionMemory(keras.Model):
         self.kl_free_bits = float(kl_free_bits)
         self.classifier_residual = bool(classifier_residual)
         self.emotion_bias = bool(emotion_bias)
+        self.private_output = bool(private_output)
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
@@ -196,6 +200,7 @@ class LatentEmotionMemory(keras.Model):
             dropout=dropout,
             residual=classifier_residual,
             emotion_bias=emotion_bias,
+            private_output=private_output,
             name="emotion_classifier",
             dtype=policy,
         )
@@ -502,6 +507,7 @@ class LatentEmotionMemory(keras.Model):
             "kl_free_bits": self.kl_free_bits,
             "classifier_residual": self.classifier_residual,
             "emotion_bias": self.emotion_bias,
+            "private_output": self.private_output,
         }
 
     @classmethod

@@ -65,6 +65,7 @@ class TrainConfig:
     kl_free_bits: float = 0.0
     classifier_residual: bool = False
     emotion_bias: bool = False
+    private_output: bool = False
     use_wled: bool = True
     use_rle: bool = True
     # Optimisation and the paper's schedule.
@@ -276,6 +277,7 @@ def build_model(
         kl_free_bits=config.kl_free_bits,
         classifier_residual=config.classifier_residual,
         emotion_bias=config.emotion_bias,
+        private_output=config.private_output,
     )
     if not 0.0 <= config.ema_momentum < 1.0:
         raise ValueError(f"ema_momentum must be in [0, 1), got {config.ema_momentum!r}")

@@ -143,6 +143,31 @@ def test_sequence_classifier_residual_reads_each_step_and_bias_shifts_each_emoti
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-(x[..., 0] + bias))), rtol=1e-5)
 
 
+def test_sequence_classifier_private_output_gives_each_emotion_its_own_unit():
+    x = np.random.default_rng(1).normal(size=(B, K, 5)).astype("float32")
+    layer = EmotionSequenceClassifier(units=4, residual=True, private_output=True)
+    layer(x)
+    assert layer.private_kernel.shape == (K, 8 + 5) and layer.private_bias.shape == (K,)
+    assert not hasattr(layer, "classifier")
+    # Emotion k's unit reads only step k's features: with the BiGRU part of every kernel
+    # zeroed, p_k is the logistic of emotion k's own weights on x[:, k].
+    rng = np.random.default_rng(2)
+    kernel = np.zeros((K, 13), "float32")
+    kernel[:, 8:] = rng.normal(size=(K, 5))
+    bias = rng.normal(size=K).astype("float32")
+    layer.private_kernel.assign(kernel)
+    layer.private_bias.assign(bias)
+    p = keras.ops.convert_to_numpy(layer(x))
+    expected = 1 / (1 + np.exp(-(np.einsum("bkf,kf->bk", x, kernel[:, 8:]) + bias)))
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+    # Changing emotion 0's unit moves emotion 0's probability and no other.
+    kernel[0, 8:] += 1.0
+    layer.private_kernel.assign(kernel)
+    q = keras.ops.convert_to_numpy(layer(x))
+    assert not np.allclose(q[:, 0], p[:, 0])
+    np.testing.assert_allclose(q[:, 1:], p[:, 1:], rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "layer",
     [
@@ -154,6 +179,7 @@ def test_sequence_classifier_residual_reads_each_step_and_bias_shifts_each_emoti
         EmotionMemoryHop(A, use_emotion_query=False, kernel_initializer="orthogonal"),
         EmotionSequenceClassifier(units=6, dropout=0.2),
         EmotionSequenceClassifier(units=6, residual=True, emotion_bias=True),
+        EmotionSequenceClassifier(units=6, private_output=True),
     ],
     ids=lambda layer: type(layer).__name__,
 )

@@ -133,9 +133,10 @@ def test_initial_embedding_matrix_frozen_or_trainable():
         _model(embedding_matrix=matrix[:, :5])
 
 
-def test_save_load_safe_mode_identical(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"private_output": True, "classifier_residual": True}], ids=["shared", "private"])
+def test_save_load_safe_mode_identical(tmp_path, options):
     x, y = _data(16)
-    model = _model(emotion_names=["anger", "joy", "fear", "sadness"])
+    model = _model(emotion_names=["anger", "joy", "fear", "sadness"], **options)
     model.compile(optimizer="adam", latent_optimizer=keras.optimizers.Adagrad(0.05), metrics=[MicroF1()])
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     model.set_thresholds([0.3, 0.4, 0.5, 0.6])

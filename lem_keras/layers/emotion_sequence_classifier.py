@@ -1,4 +1,4 @@
-"""BiGRU over the emotion axis with a shared per-step binary classifier (eqs. 15-16)."""
+"""BiGRU over the emotion axis with a per-step binary classifier (eqs. 15-16)."""
 
 import keras
 from keras import ops
@@ -17,13 +17,18 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     concatenated with the step's own input (as the authors' code does), so each emotion's
     own evidence reaches its output directly. With ``emotion_bias`` each emotion adds its
     own bias to the shared unit's logit (a per-emotion prior, as a one-vs-rest linear
-    model has).
+    model has). With ``private_output`` the classifier of step k is emotion k's own
+    (kernel (K, F), bias (K,)): eq. 16's "softmax at the k-th time step" read as one
+    softmax per step, the way the memory modules are private. A shared unit can only
+    score how much evidence step k found; a private one also says which evidence counts
+    for emotion k.
 
     Args:
         units: GRU units per direction.
         dropout: dropout rate on the GRU input and before the classifier.
         residual: concatenate the step inputs to the BiGRU outputs.
         emotion_bias: add a trainable bias per emotion to the logits.
+        private_output: one classifier per emotion instead of one shared by all steps.
         **kwargs: standard layer keywords.
 
     Call arguments:
@@ -42,12 +47,13 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     """
 
     def __init__(self, units: int = 128, dropout: float = 0.0, residual: bool = False,
-                 emotion_bias: bool = False, **kwargs):
+                 emotion_bias: bool = False, private_output: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.dropout = float(dropout)
         self.residual = bool(residual)
         self.emotion_bias = bool(emotion_bias)
+        self.private_output = bool(private_output)
         self.input_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.bigru = keras.layers.Bidirectional(
             keras.layers.GRU(self.units, return_sequences=True, dtype=self.dtype_policy),
@@ -55,15 +61,22 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             name="emotion_bigru",
         )
         self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        self.classifier = keras.layers.Dense(1, name="emotion_classifier", dtype=self.dtype_policy)
+        if not self.private_output:
+            self.classifier = keras.layers.Dense(1, name="emotion_classifier", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.bigru.build(tuple(input_shape))
         features = 2 * self.units + (int(input_shape[-1]) if self.residual else 0)
-        self.classifier.build((None, None, features))
+        if (self.emotion_bias or self.private_output) and input_shape[1] is None:
+            raise ValueError("emotion_bias and private_output need a known number of emotions (axis 1 of the input)")
+        if self.private_output:
+            self.private_kernel = self.add_weight(
+                shape=(int(input_shape[1]), features), initializer="glorot_uniform", name="private_kernel"
+            )
+            self.private_bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="private_bias")
+        else:
+            self.classifier.build((None, None, features))
         if self.emotion_bias:
-            if input_shape[1] is None:
-                raise ValueError("emotion_bias needs a known number of emotions (axis 1 of the input)")
             self.bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="emotion_bias")
 
     def call(self, inputs, training=None):
@@ -71,7 +84,12 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         hidden = self.bigru(steps, training=training)
         if self.residual:
             hidden = ops.concatenate([hidden, steps], axis=-1)
-        logits = ops.squeeze(self.classifier(self.output_dropout(hidden, training=training)), axis=-1)
+        hidden = self.output_dropout(hidden, training=training)
+        if self.private_output:
+            kernel = ops.cast(self.private_kernel, hidden.dtype)
+            logits = ops.einsum("bkf,kf->bk", hidden, kernel) + ops.cast(self.private_bias, hidden.dtype)
+        else:
+            logits = ops.squeeze(self.classifier(hidden), axis=-1)
         if self.emotion_bias:
             logits = logits + ops.cast(self.bias, logits.dtype)
         return ops.sigmoid(logits)
@@ -82,5 +100,5 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"units": self.units, "dropout": self.dropout, "residual": self.residual,
-                       "emotion_bias": self.emotion_bias})
+                       "emotion_bias": self.emotion_bias, "private_output": self.private_output})
         return config
