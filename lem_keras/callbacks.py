@@ -12,7 +12,7 @@ import warnings
 import keras
 import numpy as np
 
-__all__ = ["AlternatingSchedule", "PhaseAwareEarlyStopping"]
+__all__ = ["AlternatingSchedule", "PhaseAwareEarlyStopping", "PhaseAwareReduceLROnPlateau"]
 
 # Slots of LatentEmotionMemory.schedule_state.
 _PHASE, _EPOCHS_IN_PHASE, _BEST, _WAIT, _HAS_BEST, _LATENT_RETURNS = range(6)
@@ -141,10 +141,30 @@ class PhaseAwareEarlyStopping(keras.callbacks.EarlyStopping):
     """
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        phase = logs.get("phase")
-        if phase is None:
-            phase = 1.0 if getattr(self.model, "phase", "joint") == "joint" else 0.0
-        if float(phase) < 0.5:
+        if _is_latent_epoch(self.model, logs):
             return
         super().on_epoch_end(epoch, logs)
+
+
+class PhaseAwareReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """``keras.callbacks.ReduceLROnPlateau`` that ignores latent-phase epochs.
+
+    It lowers the main optimizer's learning rate (the joint phase's) when ``monitor`` has
+    not improved for ``patience`` joint epochs; latent-only epochs, in which the
+    classifier does not move, neither count nor reset the wait.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _is_latent_epoch(self.model, logs):
+            return
+        super().on_epoch_end(epoch, logs)
+
+
+def _is_latent_epoch(model, logs) -> bool:
+    """Whether the epoch just ended trained the latent module alone: its ``phase`` log
+    (0 latent, 1 joint, written by ``LatentEmotionMemory.train_step``), else the model's
+    current phase."""
+    phase = (logs or {}).get("phase")
+    if phase is None:
+        phase = 1.0 if getattr(model, "phase", "joint") == "joint" else 0.0
+    return float(phase) < 0.5

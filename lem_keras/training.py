@@ -86,6 +86,10 @@ class TrainConfig:
     # otherwise dev evaluation, early stopping and the saved model use the averaged weights
     # (``keras.callbacks.SwapEMAWeights``).
     ema_momentum: float = 0.0
+    # Multiply the joint phase's learning rate by this factor when ``monitor`` has not
+    # improved for ``lr_plateau_patience`` joint epochs (PhaseAwareReduceLROnPlateau); 0: off.
+    lr_plateau_factor: float = 0.0
+    lr_plateau_patience: int = 1
     seed: int = 0
 
     @classmethod
@@ -325,7 +329,9 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
 
 def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
     """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``,
-    preceded by ``SwapEMAWeights`` when ``config.ema_momentum`` is set.
+    preceded by ``SwapEMAWeights`` when ``config.ema_momentum`` is set and followed by
+    ``PhaseAwareReduceLROnPlateau`` (on ``config.monitor``) when ``config.lr_plateau_factor``
+    is.
 
     ``SwapEMAWeights(swap_on_epoch=True)`` comes first, so the dev evaluation, the early
     stopping's best weights and everything saved after an epoch see the averaged weights;
@@ -333,9 +339,18 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
     """
     import keras
 
-    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
+    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
 
+    if not 0.0 <= config.lr_plateau_factor < 1.0:
+        raise ValueError(f"lr_plateau_factor must be in [0, 1), got {config.lr_plateau_factor!r}")
+    mode = "min" if "loss" in config.monitor else "max"
     swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum > 0 else []
+    decay = (
+        [PhaseAwareReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=config.lr_plateau_factor,
+                                     patience=config.lr_plateau_patience, verbose=1)]
+        if config.lr_plateau_factor > 0
+        else []
+    )
     return [
         *swap,
         AlternatingSchedule(
@@ -346,10 +361,11 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
         ),
         PhaseAwareEarlyStopping(
             monitor=config.monitor,
-            mode="min" if "loss" in config.monitor else "max",
+            mode=mode,
             patience=config.early_stopping_patience,
             restore_best_weights=True,
         ),
+        *decay,
     ]
 
 

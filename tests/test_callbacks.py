@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lem_keras import LatentEmotionMemory
-from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping
+from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
 
 K, V, T, L = 3, 12, 30, 6
 TINY = {
@@ -126,3 +126,19 @@ def test_phase_aware_early_stopping_ignores_latent_epochs(data):
         ],
     )
     assert len(history.history["phase"]) == 2  # plain EarlyStopping trips during pre-training
+
+
+def test_phase_aware_lr_decay_ignores_latent_epochs(data):
+    x, y = data
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), latent_optimizer=keras.optimizers.Adam(0.01))
+    decay = PhaseAwareReduceLROnPlateau(monitor="flat", mode="min", factor=0.5, patience=1, min_lr=0.0)
+    schedule = AlternatingSchedule(pretrain_epochs=3, latent_epochs=0, plateau_patience=100, monitor="flat")
+    history = model.fit(x, y, batch_size=8, epochs=6, verbose=0, callbacks=[ConstantLog(), schedule, decay])
+    assert [int(p) for p in history.history["phase"]] == [0, 0, 0, 1, 1, 1]
+    # The flat value of the three latent epochs is not a plateau; joint epoch 4 sets the
+    # best, epochs 5 and 6 do not improve: two halvings, 0.01 -> 0.0025.
+    lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert lr == pytest.approx(0.0025)
+    # The latent optimizer is untouched.
+    assert float(keras.ops.convert_to_numpy(model.latent_optimizer.learning_rate)) == pytest.approx(0.01)

@@ -62,3 +62,23 @@ def test_ema_momentum_out_of_range_is_refused(momentum):
     pipeline = fit_pipeline(config, train_data)
     with pytest.raises(ValueError, match="ema_momentum"):
         build_model(config, pipeline, list(train_data.emotion_names))
+
+
+@pytest.mark.parametrize("factor", [-0.5, 1.0])
+def test_lr_plateau_factor_out_of_range_is_refused(factor):
+    from lem_keras.training import schedule_callbacks
+
+    with pytest.raises(ValueError, match="lr_plateau_factor"):
+        schedule_callbacks(TrainConfig(lr_plateau_factor=factor))
+
+
+def test_lr_plateau_factor_adds_the_phase_aware_decay_after_early_stopping():
+    from lem_keras.callbacks import PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
+    from lem_keras.training import schedule_callbacks
+
+    callbacks = schedule_callbacks(TrainConfig(lr_plateau_factor=0.3, monitor="val_macro_pr_auc"))
+    kinds = [type(c) for c in callbacks]
+    assert kinds.index(PhaseAwareReduceLROnPlateau) > kinds.index(PhaseAwareEarlyStopping)
+    decay = callbacks[-1]
+    assert decay.factor == pytest.approx(0.3) and decay.monitor == "val_macro_pr_auc" and decay.mode == "max"
+    assert PhaseAwareReduceLROnPlateau not in [type(c) for c in schedule_callbacks(TrainConfig())]
