@@ -86,10 +86,12 @@ class TrainConfig:
     # otherwise dev evaluation, early stopping and the saved model use the averaged weights
     # (``keras.callbacks.SwapEMAWeights``).
     ema_momentum: float = 0.0
-    # Multiply the joint phase's learning rate by this factor when ``monitor`` has not
-    # improved for ``lr_plateau_patience`` joint epochs (PhaseAwareReduceLROnPlateau); 0: off.
+    # Multiply the joint phase's learning rate by this factor when ``lr_plateau_monitor``
+    # has not improved for ``lr_plateau_patience`` joint epochs (PhaseAwareReduceLROnPlateau);
+    # 0: off. It may watch another quantity than early stopping's ``monitor``.
     lr_plateau_factor: float = 0.0
     lr_plateau_patience: int = 1
+    lr_plateau_monitor: str = "val_classification_loss"
     seed: int = 0
 
     @classmethod
@@ -330,8 +332,8 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
 def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
     """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``,
     preceded by ``SwapEMAWeights`` when ``config.ema_momentum`` is set and followed by
-    ``PhaseAwareReduceLROnPlateau`` (on ``config.monitor``) when ``config.lr_plateau_factor``
-    is.
+    ``PhaseAwareReduceLROnPlateau`` (on ``config.lr_plateau_monitor``) when
+    ``config.lr_plateau_factor`` is.
 
     ``SwapEMAWeights(swap_on_epoch=True)`` comes first, so the dev evaluation, the early
     stopping's best weights and everything saved after an epoch see the averaged weights;
@@ -343,10 +345,14 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
 
     if not 0.0 <= config.lr_plateau_factor < 1.0:
         raise ValueError(f"lr_plateau_factor must be in [0, 1), got {config.lr_plateau_factor!r}")
-    mode = "min" if "loss" in config.monitor else "max"
+
+    def mode(monitor: str) -> str:
+        return "min" if "loss" in monitor else "max"
+
     swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum > 0 else []
     decay = (
-        [PhaseAwareReduceLROnPlateau(monitor=config.monitor, mode=mode, factor=config.lr_plateau_factor,
+        [PhaseAwareReduceLROnPlateau(monitor=config.lr_plateau_monitor, mode=mode(config.lr_plateau_monitor),
+                                     factor=config.lr_plateau_factor,
                                      patience=config.lr_plateau_patience, verbose=1)]
         if config.lr_plateau_factor > 0
         else []
@@ -361,7 +367,7 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
         ),
         PhaseAwareEarlyStopping(
             monitor=config.monitor,
-            mode=mode,
+            mode=mode(config.monitor),
             patience=config.early_stopping_patience,
             restore_best_weights=True,
         ),

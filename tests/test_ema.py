@@ -79,6 +79,8 @@ def test_lr_plateau_factor_adds_the_phase_aware_decay_after_early_stopping():
     callbacks = schedule_callbacks(TrainConfig(lr_plateau_factor=0.3, monitor="val_macro_pr_auc"))
     kinds = [type(c) for c in callbacks]
     assert kinds.index(PhaseAwareReduceLROnPlateau) > kinds.index(PhaseAwareEarlyStopping)
-    decay = callbacks[-1]
-    assert decay.factor == pytest.approx(0.3) and decay.monitor == "val_macro_pr_auc" and decay.mode == "max"
+    stopper, decay = callbacks[kinds.index(PhaseAwareEarlyStopping)], callbacks[-1]
+    # Early stopping watches dev AP; the decay watches the dev loss (its own monitor).
+    assert stopper.monitor == "val_macro_pr_auc" and stopper.mode == "max"
+    assert decay.factor == pytest.approx(0.3) and decay.monitor == "val_classification_loss" and decay.mode == "min"
     assert PhaseAwareReduceLROnPlateau not in [type(c) for c in schedule_callbacks(TrainConfig())]
