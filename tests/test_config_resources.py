@@ -114,3 +114,15 @@ def test_chinese_config_takes_the_stopword_list_beside_the_data(tmp_path):
     assert config.stopwords == str(tmp_path / "stopwords_cn.txt")
     assert resolve_data_paths(TrainConfig(language="en"), tmp_path).stopwords is None
     assert resolve_data_paths(TrainConfig(language="zh"), None).stopwords is None
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "experiments").glob("*.json")),
+    ids=lambda p: p.stem,
+)
+def test_experiment_configurations_are_valid_and_resolve(path, tmp_path):
+    # The README's experiment table points at these files: each must be a valid
+    # configuration (no misspelt key) whose resources resolve in the shared layout.
+    config = TrainConfig.from_dict(json.loads(path.read_text("utf-8")))
+    resolve_data_paths(config, _layout(tmp_path))
+    assert all(Path(p).is_file() for p in config.lexicons)
