@@ -9,21 +9,11 @@ import pytest
 from lem_keras.data.demo import load_demo
 from lem_keras.data.featurizer import make_tf_dataset
 from lem_keras.training import TrainConfig, build_model, fit_pipeline, named_config, train
+from tests.sizes import TINY_TRAINING
 
 TINY = {
+    **TINY_TRAINING,
     "epochs": 5,
-    "pretrain_epochs": 1,
-    "latent_epochs": 1,
-    "kl_anneal_epochs": 1,
-    "embedding_dim": 16,
-    "hops": 1,
-    "latent_hidden": 16,
-    "led_dim": 8,
-    "ef_dim": 8,
-    "le_dim": 8,
-    "attention_dim": 8,
-    "gru_units": 8,
-    "ebow_max_size": 200,
     "early_stopping_patience": 10,
     "monitor": "val_classification_loss",
     "learning_rate": 0.01,

@@ -20,23 +20,9 @@ from lem_keras import cli
 from lem_keras.data.demo import load_demo
 from lem_keras.data.text import segment_chinese
 from lem_keras.training import load_artifacts, named_config, save_artifacts, train
+from tests.sizes import TINY_TRAINING
 
-TINY = {
-    "epochs": 2,
-    "pretrain_epochs": 1,
-    "latent_epochs": 1,
-    "kl_anneal_epochs": 1,
-    "embedding_dim": 16,
-    "hops": 1,
-    "latent_hidden": 16,
-    "led_dim": 8,
-    "ef_dim": 8,
-    "le_dim": 8,
-    "attention_dim": 8,
-    "gru_units": 8,
-    "ebow_max_size": 200,
-    "batch_size": 32,
-}
+TINY = TINY_TRAINING
 OUTPUTS = {"probabilities": tf.float32, "emotions": tf.int32, "latent_distribution": tf.float32}
 ODD = [
     "",
