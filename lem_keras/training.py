@@ -92,6 +92,7 @@ class TrainConfig:
     lr_plateau_factor: float = 0.0
     lr_plateau_patience: int = 1
     lr_plateau_monitor: str = "val_classification_loss"
+    lr_plateau_min: float = 0.0  # the decay never goes below this learning rate
     seed: int = 0
 
     @classmethod
@@ -353,7 +354,8 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
     decay = (
         [PhaseAwareReduceLROnPlateau(monitor=config.lr_plateau_monitor, mode=mode(config.lr_plateau_monitor),
                                      factor=config.lr_plateau_factor,
-                                     patience=config.lr_plateau_patience, verbose=1)]
+                                     patience=config.lr_plateau_patience, min_lr=config.lr_plateau_min,
+                                     verbose=1)]
         if config.lr_plateau_factor > 0
         else []
     )

@@ -66,11 +66,12 @@ def test_lr_plateau_factor_adds_the_phase_aware_decay_after_early_stopping():
     from lem_keras.callbacks import PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
     from lem_keras.training import schedule_callbacks
 
-    callbacks = schedule_callbacks(TrainConfig(lr_plateau_factor=0.3, monitor="val_macro_pr_auc"))
+    callbacks = schedule_callbacks(TrainConfig(lr_plateau_factor=0.3, lr_plateau_min=1e-4, monitor="val_macro_pr_auc"))
     kinds = [type(c) for c in callbacks]
     assert kinds.index(PhaseAwareReduceLROnPlateau) > kinds.index(PhaseAwareEarlyStopping)
     stopper, decay = callbacks[kinds.index(PhaseAwareEarlyStopping)], callbacks[-1]
     # Early stopping watches dev AP; the decay watches the dev loss (its own monitor).
     assert stopper.monitor == "val_macro_pr_auc" and stopper.mode == "max"
     assert decay.factor == pytest.approx(0.3) and decay.monitor == "val_classification_loss" and decay.mode == "min"
+    assert decay.min_lr == pytest.approx(1e-4)
     assert PhaseAwareReduceLROnPlateau not in [type(c) for c in schedule_callbacks(TrainConfig())]
