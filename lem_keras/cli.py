@@ -442,8 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--workers", type=int, default=2, help="worker threads")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--method", choices=("word2vec", "fasttext"), default="word2vec",
-                   help="fasttext: vectors that share character n-grams (rare spellings land near their word)")
+    p.add_argument("--method", choices=("word2vec", "fasttext"), default="fasttext",
+                   help="fasttext (default, what the shipped SemEval configuration pre-trains): vectors "
+                   "that share character n-grams, so rare spellings land near their word; word2vec: "
+                   "whole-word vectors")
     p.set_defaults(func=cmd_pretrain_embeddings)
 
     p = sub.add_parser("explain", help="latent distribution and memory attention for one text",
