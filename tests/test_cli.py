@@ -325,6 +325,21 @@ def test_every_subcommand_has_help(capsys):
     assert "train" in capsys.readouterr().out
 
 
+def test_pretrain_embeddings_defaults_to_the_shipped_recipes_vectors(tmp_path, monkeypatch):
+    """`lem-keras pretrain-embeddings` with no --method trains the kind of vectors the shipped
+    SemEval configuration pre-trains, so `train --embeddings FILE` with its output is that recipe."""
+    from lem_keras.data import embeddings
+    from lem_keras.training import named_config
+
+    calls = []
+    monkeypatch.setattr(embeddings, "train_word2vec", lambda *args, **kwargs: calls.append(kwargs))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("so happy today\n", "utf-8")
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert main(["pretrain-embeddings", "--input", str(corpus), "--out", str(tmp_path / "v.txt")]) == 0
+    assert calls and calls[0]["method"] == named_config("semeval").embeddings_method == "fasttext"
+
+
 def test_no_command_prints_usage(capsys):
     assert main([]) == 2
     assert "usage" in capsys.readouterr().out.lower()
