@@ -169,6 +169,16 @@ def test_csv_dev_missing_an_emotion_still_lines_up(tmp_path):
     assert dev_data.labels.tolist() == [[0, 0, 1, 0], [0, 0, 0, 1]]
 
 
+def test_train_data_directory_without_format(tmp_path):
+    """`train --data DIR` with no --format: the format comes from the files (extension, header)."""
+    from lem_keras.cli import _resolve_training_data
+
+    args = build_parser().parse_args(["train", "--data", str(SEMEVAL_DIR), "--out", str(tmp_path)])
+    train, dev_data = _resolve_training_data(args)[:2]
+    assert (len(train), len(dev_data)) == (40, 12)
+    assert train.emotion_names == dev_data.emotion_names == EMOTIONS
+
+
 # ----------------------------------------------------------------------------- evaluate
 
 

@@ -161,3 +161,41 @@ def test_decode_lines_names_source_and_line():
         decode_lines(b"ok\n\xff\n")
     with pytest.raises(DataFormatError, match="empty"):
         decode_lines(b"  \n")
+
+
+# ----------------------------------------------------------------------------- format detection
+
+
+def test_detect_format_by_extension_then_header(tmp_path):
+    from lem_keras.data.readers import detect_format
+
+    assert detect_format(FIXTURES / "semeval_sample.txt") == "semeval"
+    assert detect_format(FIXTURES / "ren_cecps_sample.csv") == "ren-cecps"
+    assert detect_format(FIXTURES / "table_onehot.csv") == "csv"
+    assert detect_format(FIXTURES / "table_names.tsv") == "tsv"
+    assert detect_format(FIXTURES / "table.jsonl") == "jsonl"
+    # No known extension: the header alone decides.
+    for name, text, expected in [
+        ("a.data", "ID\tTweet\tjoy\n1\thi\t1\n", "semeval"),
+        ("b.data", "Tweet,label\nhi,1|0\n", "ren-cecps"),
+        ("c", '{"text": "hi", "labels": ["joy"]}\n', "jsonl"),
+        ("d.dat", "text\tjoy\nhi\t1\n", "tsv"),
+        ("e.dat", "text,joy\nhi,1\n", "csv"),
+    ]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert detect_format(tmp_path / name) == expected, name
+    (tmp_path / "f.dat").write_text("just words\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"f.dat: cannot tell the format"):
+        detect_format(tmp_path / "f.dat")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        detect_format(tmp_path / "missing.txt")
+
+
+def test_find_split_files_and_load_dataset_without_a_format():
+    """No --format: the split files are found and read in their detected format."""
+    semeval_dir = FIXTURES / "cli" / "semeval"
+    train, dev = find_split_files(semeval_dir, None)
+    assert (train.name, dev.name) == ("tiny-train.txt", "tiny-dev.txt")
+    for path in (train, dev):
+        data = load_dataset(path, None)
+        assert data.emotion_names == ["anger", "fear", "joy", "sadness"]

@@ -22,6 +22,7 @@ __all__ = [
     "DataFormatError",
     "Dataset",
     "decode_lines",
+    "detect_format",
     "find_split_files",
     "load_dataset",
     "read_lines",
@@ -417,27 +418,66 @@ def _format_from_extension(path: Path) -> str:
     raise ValueError(f"{path}: cannot tell the format from the extension {suffix!r}")
 
 
-def _sniff_format(path: Path) -> str:
-    """Tell SemEval and Ren-CECps files from generic tables by their header."""
-    fmt = _format_from_extension(path)
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return handle.readline(65536).decode("utf-8", "replace").lstrip("\ufeff").strip()
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format of a data file: from its extension, then from its header.
+
+    A ``.csv`` file whose header is ``Tweet,label`` is ``ren-cecps``; a ``.txt``/``.tsv``
+    file whose header starts ``ID<tab>Tweet`` is ``semeval``; otherwise the extension
+    decides (``.csv``: csv, ``.tsv``/``.txt``/``.tab``: tsv, ``.jsonl``/``.json``/
+    ``.ndjson``: jsonl). A file with another extension is told by its header alone.
+
+    Args:
+        path: an existing data file.
+
+    Returns:
+        One of :data:`FORMATS`.
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        DataFormatError: when neither the extension nor the header tells the format.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataFormatError(path, None, "not a file")
+    try:
+        fmt = _format_from_extension(path)
+    except ValueError:
+        fmt = None
     if fmt == "jsonl":
         return fmt
-    with open(path, "rb") as handle:
-        first = handle.readline().decode("utf-8", "replace").lstrip("\ufeff").strip()
-    if fmt == "csv" and [h.strip() for h in first.split(",")] == ["Tweet", "label"]:
+    first = _first_line(path)
+    if fmt in ("csv", None) and [h.strip() for h in first.split(",")] == ["Tweet", "label"]:
         return "ren-cecps"
-    if fmt == "tsv" and first.split("\t")[:2] == ["ID", "Tweet"]:
+    if fmt in ("tsv", None) and [h.strip() for h in first.split("\t")[:2]] == ["ID", "Tweet"]:
         return "semeval"
-    return fmt
+    if fmt is not None:
+        return fmt
+    if first.startswith("{"):
+        return "jsonl"
+    if "\t" in first:
+        return "tsv"
+    if "," in first:
+        return "csv"
+    raise DataFormatError(
+        path, None, f"cannot tell the format from the extension {path.suffix!r} or the header; "
+        f"give it (one of {', '.join(FORMATS)})"
+    )
 
 
-def load_dataset(path: str | os.PathLike, format: str = "auto", **kwargs) -> Dataset:
+def load_dataset(path: str | os.PathLike, format: str | None = "auto", **kwargs) -> Dataset:
     """Read a dataset in any supported format.
 
     Args:
         path: the file.
         format: one of ``semeval``, ``ren-cecps``, ``csv``, ``tsv``, ``jsonl`` or
-            ``auto`` (from the extension and, for .csv/.tsv/.txt, the header).
+            ``auto``/``None`` (see :func:`detect_format`).
         **kwargs: passed to :func:`read_table` for csv/tsv/jsonl.
 
     Returns:
@@ -446,8 +486,8 @@ def load_dataset(path: str | os.PathLike, format: str = "auto", **kwargs) -> Dat
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    if format == "auto":
-        format = _sniff_format(path)
+    if format in ("auto", None):
+        format = detect_format(path)
     if format == "semeval":
         return read_semeval(path)
     if format == "ren-cecps":
@@ -467,7 +507,7 @@ _EXTENSIONS = {
 }
 
 
-def find_split_files(directory: str | os.PathLike, format: str = "auto") -> tuple[Path, Path]:
+def find_split_files(directory: str | os.PathLike, format: str | None = "auto") -> tuple[Path, Path]:
     """Find the training and development files of a dataset directory.
 
     A file is the training split when its name contains ``train`` and the
@@ -475,7 +515,8 @@ def find_split_files(directory: str | os.PathLike, format: str = "auto") -> tupl
 
     Args:
         directory: the folder to search (not recursive).
-        format: restricts the extensions considered (see :func:`load_dataset`).
+        format: restricts the extensions considered (see :func:`load_dataset`); ``None``
+            or ``"auto"``: every data extension (then :func:`detect_format` on each file).
 
     Returns:
         ``(train_path, dev_path)``.
@@ -484,8 +525,13 @@ def find_split_files(directory: str | os.PathLike, format: str = "auto") -> tupl
         FileNotFoundError: when either split is missing or ambiguous.
     """
     directory = Path(directory)
+    if not directory.exists():
+        raise FileNotFoundError(f"{directory}: no such file or directory")
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: no such directory")
+        raise ValueError(
+            f"{directory}: not a directory (give a directory holding train and dev files, or two files)"
+        )
+    format = format or "auto"
     if format not in _EXTENSIONS:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)} or auto")
     files = sorted(
