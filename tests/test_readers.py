@@ -199,3 +199,23 @@ def test_find_split_files_and_load_dataset_without_a_format():
     for path in (train, dev):
         data = load_dataset(path, None)
         assert data.emotion_names == ["anger", "fear", "joy", "sadness"]
+
+
+def test_fields_longer_than_the_csv_default_limit_are_read(tmp_path):
+    """A text of 200,000 characters (the csv module stops at 131,072 by default)."""
+    import csv
+
+    long_text = "happy " * 33_334
+    files = {
+        "long.txt": ("semeval", f"ID\tTweet\tjoy\tfear\n1\t{long_text}\t1\t0\n2\tshort\t0\t1\n"),
+        "long.csv": ("ren-cecps", f'Tweet,label\n"{long_text}",1|0|0|0|0|0|0|0\nshort,0|1|0|0|0|0|0|0\n'),
+        "long-table.csv": ("csv", f'text,joy,fear\n"{long_text}",1,0\nshort,0,1\n'),
+        "long-table.tsv": ("tsv", f"text\tjoy\tfear\n{long_text}\t1\t0\nshort\t0\t1\n"),
+    }
+    limit = csv.field_size_limit()
+    for name, (fmt, content) in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        data = load_dataset(tmp_path / name, fmt)
+        assert data.texts == [long_text, "short"], name
+        assert data.labels[0, 0] == 1 and data.labels[1, 1] == 1, name
+    assert csv.field_size_limit() == limit  # the limit is raised only while reading

@@ -7,10 +7,11 @@ can jump straight to the offending row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,25 @@ def _lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+@contextlib.contextmanager
+def _field_limit(text: str) -> Iterator[None]:
+    """Let the csv module read fields as long as ``text`` itself (its default stops at
+    131,072 characters), then put the previous limit back."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, len(text) + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_rows(text: str, **options) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of every row of ``text``, fields of any length allowed."""
+    reader = csv.reader(_lines(text), **options)
+    with _field_limit(text):
+        return [(reader.line_num, row) for row in reader]
+
+
 def _parse_binary(path, line: int, column: str, value: str) -> int:
     value = value.strip()
     if value in ("0", "1"):
@@ -138,9 +158,8 @@ def read_semeval(path: str | os.PathLike) -> Dataset:
         DataFormatError: on a missing column, wrong field count, a label that is
             not 0/1, invalid UTF-8 or an empty file.
     """
-    lines = _lines(_read_text(path))
-    rows = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = [h.strip() for h in next(rows)]
+    rows = iter(_csv_rows(_read_text(path), delimiter="\t", quoting=csv.QUOTE_NONE))
+    header = [h.strip() for h in next(rows)[1]]
     for column in ("ID", "Tweet"):
         if column not in header:
             raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
@@ -150,7 +169,7 @@ def read_semeval(path: str | os.PathLike) -> Dataset:
         raise DataFormatError(path, 1, "no emotion columns in the header")
     names = [header[i] for i in label_indices]
     texts, ids, labels = [], [], []
-    for line_number, row in enumerate(rows, start=2):
+    for line_number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -189,17 +208,15 @@ def read_ren_cecps(
             value that is not 0/1, invalid UTF-8 or an empty file.
     """
     emotion_names = list(emotion_names)
-    text = _read_text(path)
-    reader = csv.reader(_lines(text))
-    header = [h.strip() for h in next(reader)]
+    rows = iter(_csv_rows(_read_text(path)))
+    header = [h.strip() for h in next(rows)[1]]
     for column in ("Tweet", "label"):
         if column not in header:
             raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
     if header != ["Tweet", "label"]:
         raise DataFormatError(path, 1, f"expected the header 'Tweet,label', found {header}")
     texts, labels = [], []
-    for row in reader:
-        line_number = reader.line_num
+    for line_number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < 2:
@@ -290,19 +307,17 @@ def read_table(
             records.append((line_number, record))
             header.extend(k for k in record if k not in header)
     else:
-        if format == "tsv":
-            reader = csv.reader(_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE)
-        else:
-            reader = csv.reader(_lines(text))
-        header = [h.strip() for h in next(reader)]
-        for row in reader:
+        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if format == "tsv" else {}
+        rows = iter(_csv_rows(text, **options))
+        header = [h.strip() for h in next(rows)[1]]
+        for line_number, row in rows:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
                 raise DataFormatError(
-                    path, reader.line_num, f"expected {len(header)} fields, found {len(row)}"
+                    path, line_number, f"expected {len(header)} fields, found {len(row)}"
                 )
-            records.append((reader.line_num, dict(zip(header, row))))
+            records.append((line_number, dict(zip(header, row))))
     if not records:
         raise _no_rows(path)
 
