@@ -51,9 +51,6 @@ class LatentEmotionMemory(keras.Model):
         dropout: dropout on the token embeddings and around the emotion BiGRU
             (the paper uses 0.01).
         word_dropout: eBoW word dropout of the encoder input.
-        binary_bow: the latent module encodes and reconstructs word presence (eq. 6's
-            NLL summed over the sentence's eBoW words); False: normalised counts (NLL of
-            one average word), which lets the posterior collapse.
         embedding_initializer: initializer of the token embedding.
         trainable_embeddings: whether the token embedding is trained.
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
@@ -83,7 +80,7 @@ class LatentEmotionMemory(keras.Model):
     >>> import numpy as np
     >>> model = LatentEmotionMemory(num_emotions=3, ebow_size=20, vocab_size=50,
     ...                             embedding_dim=8, hops=2, latent_hidden=8)
-    >>> x = {"tokens": np.array([[3, 4, 0]]), "ebow": np.ones((1, 20), "float32") / 20}
+    >>> x = {"tokens": np.array([[3, 4, 0]]), "ebow": np.ones((1, 20), "float32")}
     >>> tuple(model(x).shape)
     (1, 3)
 
@@ -110,7 +107,6 @@ class LatentEmotionMemory(keras.Model):
         gru_units: int = 128,
         dropout: float = 0.01,
         word_dropout: float = 0.1,
-        binary_bow: bool = True,
         embedding_initializer="uniform",
         trainable_embeddings: bool = True,
         embedding_matrix: np.ndarray | None = None,
@@ -147,7 +143,6 @@ class LatentEmotionMemory(keras.Model):
         self.gru_units = int(gru_units)
         self.dropout = float(dropout)
         self.word_dropout = float(word_dropout)
-        self.binary_bow = bool(binary_bow)
         self.embedding_initializer = keras.initializers.get(embedding_initializer)
         self.trainable_embeddings = bool(trainable_embeddings)
         self.seed = seed
@@ -181,7 +176,6 @@ class LatentEmotionMemory(keras.Model):
             latent_embedding_dim=led_dim,
             feature_embedding_dim=ef_dim,
             word_dropout=word_dropout,
-            binary_bow=binary_bow,
             seed=seed,
             name="latent_module",
             dtype=policy,
@@ -499,7 +493,6 @@ class LatentEmotionMemory(keras.Model):
             "gru_units": self.gru_units,
             "dropout": self.dropout,
             "word_dropout": self.word_dropout,
-            "binary_bow": self.binary_bow,
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,

@@ -274,7 +274,6 @@ def build_model(
         gru_units=config.gru_units,
         dropout=config.dropout,
         word_dropout=config.word_dropout,
-        binary_bow=config.binary_bow,
         use_wled=config.use_wled,
         use_rle=config.use_rle,
         emotion_names=list(emotion_names),

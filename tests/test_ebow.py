@@ -97,8 +97,9 @@ def test_chinese_selection_with_stopwords():
     assert set(vocab) == {"高兴", "难过"}
 
 
-def test_compute_ebow_normalised_and_empty_rows_zero():
+def test_compute_ebow_is_presence_and_empty_rows_zero():
     out = compute_ebow([["a", "b", "a", "x"], ["x"], []], ["a", "b"])
-    np.testing.assert_allclose(out, [[2 / 3, 1 / 3], [0, 0], [0, 0]])
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [[1, 1], [0, 0], [0, 0]])  # "a" twice is still 1
     assert not np.isnan(out).any()
     assert ebow_coverage([["a"], ["x"], []], ["a"]) == pytest.approx(1 / 3)

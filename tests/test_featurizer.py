@@ -55,9 +55,16 @@ def test_transform_matches_python_tokenize(pipeline):
         expected = [index.get(t, 1) for t in tokens][:8]
         expected += [0] * (8 - len(expected))
         assert row.tolist() == expected
-    np.testing.assert_allclose(out["ebow"], compute_ebow(token_lists, pipeline.ebow_vocabulary))
-    sums = out["ebow"].sum(axis=1)
-    assert np.all((np.abs(sums - 1) < 1e-6) | (sums == 0))
+    np.testing.assert_array_equal(out["ebow"], compute_ebow(token_lists, pipeline.ebow_vocabulary))
+    assert set(np.unique(out["ebow"])) <= {0.0, 1.0}
+
+
+def test_ebow_is_word_presence_what_the_latent_module_consumes(pipeline):
+    # "happy happy joy joy": each eBoW word that occurs is 1.0 however often it occurs.
+    out = pipeline.transform(["happy happy happy sad", "nothing here"])
+    row = dict(zip(pipeline.ebow_vocabulary, out["ebow"][0].tolist()))
+    assert row["happy"] == 1.0 and row["sad"] == 1.0
+    assert out["ebow"][0].sum() == 2.0 and out["ebow"][1].sum() == 0.0
     assert not np.isnan(out["ebow"]).any()
 
 

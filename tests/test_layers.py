@@ -29,7 +29,8 @@ def _hop_inputs(seed=0):
 
 def test_latent_module_shapes_and_losses():
     vae = LatentEmotionModule(K, hidden_dim=8, latent_embedding_dim=5, feature_embedding_dim=F, seed=1)
-    ebow = np.random.default_rng(0).random((B, V)).astype("float32")
+    ebow = (np.random.default_rng(0).random((B, V)) < 0.3).astype("float32")
+    ebow[:2, 0] = 1.0
     ebow[2] = 0.0  # empty eBoW row
     out = vae(ebow, training=True)
     assert out["latent_distribution"].shape == (B, K)
@@ -45,6 +46,21 @@ def test_latent_module_shapes_and_losses():
     a = keras.ops.convert_to_numpy(vae(ebow, training=False)["z_sample"])
     b = keras.ops.convert_to_numpy(vae(ebow, training=False)["mu"])
     np.testing.assert_array_equal(a, b)
+
+
+def test_latent_module_uses_the_ebow_as_given():
+    # The featurizer emits presence; the layer does not re-binarise: eq. 6's NLL is
+    # -sum_v x_v log x_hat_v with x exactly the input.
+    vae = LatentEmotionModule(K, hidden_dim=8, latent_embedding_dim=5, feature_embedding_dim=F, seed=1)
+    ebow = np.zeros((2, V), "float32")
+    ebow[0, :3] = [0.5, 2.0, 1.0]
+    ebow[1, 1] = 1.0
+    out = vae(ebow, training=False)
+    log_probs = keras.ops.convert_to_numpy(keras.ops.log_softmax(out["reconstruction_logits"], axis=-1))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(out["reconstruction_loss"]), -(ebow * log_probs).sum(-1), rtol=1e-5
+    )
+    assert "binary_bow" not in vae.get_config()
 
 
 def test_sampling_adds_noise_only_in_training():

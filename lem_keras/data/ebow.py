@@ -235,15 +235,19 @@ def select_ebow_vocabulary(
 
 
 def compute_ebow(token_lists: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> np.ndarray:
-    """Normalised eBoW counts in NumPy (the reference for the in-graph version).
+    """The eBoW in NumPy (the reference for the in-graph ``TextFeaturizer``).
 
     Args:
         token_lists: tokens of each sentence.
         vocabulary: the eBoW vocabulary.
 
     Returns:
-        float32 ``(N, V)``; each row sums to 1, or is all zeros when the sentence
-        has no eBoW word.
+        float32 ``(N, V)``: 1.0 where the eBoW word occurs in the sentence (however
+        often), else 0.0; the model's eBoW input as it consumes it.
+
+    Example:
+        >>> compute_ebow([["so", "sad", "sad"], ["fine"]], ["sad", "happy"]).tolist()
+        [[1.0, 0.0], [0.0, 0.0]]
     """
     index = {w: j for j, w in enumerate(vocabulary)}
     out = np.zeros((len(token_lists), len(vocabulary)), dtype=np.float32)
@@ -251,9 +255,8 @@ def compute_ebow(token_lists: Sequence[Sequence[str]], vocabulary: Sequence[str]
         for token in tokens:
             j = index.get(token)
             if j is not None:
-                out[i, j] += 1
-    totals = out.sum(axis=1, keepdims=True)
-    return np.divide(out, totals, out=np.zeros_like(out), where=totals > 0)
+                out[i, j] = 1.0
+    return out
 
 
 def ebow_coverage(token_lists: Sequence[Sequence[str]], vocabulary: Iterable[str]) -> float:

@@ -44,9 +44,11 @@ class TextFeaturizer(keras.layers.Layer):
     :func:`~lem_keras.data.text.standardize_en` / ``standardize_zh``, and split
     on whitespace; a ``keras.layers.StringLookup`` maps the words to token ids
     (the ids ``keras.layers.TextVectorization`` would give: 0 padding, 1 OOV),
-    padded / truncated to ``max_length``, and a second one to eBoW ids, whose
-    counts are normalised so that each row sums to 1 (all zeros when no eBoW
-    word occurs). Chinese input must be pre-segmented (words separated by spaces).
+    padded / truncated to ``max_length``, and a second one to eBoW ids, giving the
+    presence (1.0 or 0.0) of each eBoW word in the text: exactly what
+    :class:`~lem_keras.layers.LatentEmotionModule` encodes and reconstructs (an
+    all-zero row when no eBoW word occurs). Chinese input must be pre-segmented
+    (words separated by spaces).
 
     Args:
         language: ``"en"`` or ``"zh"``.
@@ -130,14 +132,12 @@ class TextFeaturizer(keras.layers.Layer):
         tokens = tf.reshape(tokens, [batch, self.max_length])
         if self._empty_ebow:
             return {"tokens": tokens, "ebow": tf.zeros([batch, 0], tf.float32)}
-        # Counts per (row, eBoW id) in one bincount; column 0 (OOV) is dropped.
+        # Presence per (row, eBoW id) in one bincount; column 0 (OOV) is dropped.
         width = self.ebow_size + 1
         cells = tf.cast(words.value_rowids(), tf.int32) * width + tf.cast(self.ebow_lookup(flat), tf.int32)
         size = batch * width
         counts = tf.math.bincount(cells, minlength=size, maxlength=size, dtype=tf.float32)
-        counts = tf.reshape(counts, [batch, width])[:, 1:]
-        totals = tf.reduce_sum(counts, axis=1, keepdims=True)
-        ebow = tf.math.divide_no_nan(counts, totals)
+        ebow = tf.cast(tf.reshape(counts, [batch, width])[:, 1:] > 0, tf.float32)
         return {"tokens": tokens, "ebow": ebow}
 
     def compute_output_spec(self, inputs):

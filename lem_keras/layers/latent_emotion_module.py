@@ -19,7 +19,7 @@ class LatentEmotionModule(keras.layers.Layer):
     eq. 5 ``x_hat = softmax(R_ef W_ef^T + b)`` where ``W_ef`` (V, E_ef) is the emotion
     feature embedding, one row per eBoW word, later read as the memory (eq. 10).
     Eq. 6 is returned as two per-sentence terms: the reconstruction NLL
-    ``-sum_v x_v log x_hat_v`` with x normalised to sum to one (an empty eBoW row
+    ``-sum_v x_v log x_hat_v`` summed over the sentence's eBoW words (an empty eBoW row
     contributes 0), and ``KL(N(mu, sigma^2) || N(0, I))``. ``kl_weight`` is a
     non-trainable variable (annealed by the training schedule without retracing).
 
@@ -33,7 +33,11 @@ class LatentEmotionModule(keras.layers.Layer):
         **kwargs: standard layer keywords.
 
     Call arguments:
-        ebow: float tensor (batch, V), eBoW counts or normalised counts.
+        ebow: float tensor (batch, V), the presence (0/1) of each eBoW word, as
+            ``TextFeaturizer`` emits it; used as given. Presence, as in bag-of-words
+            VAEs: normalised counts give encoder inputs of ~1/n and a reconstruction
+            term of one word's worth, and with both the KL term wins and the posterior
+            collapses (Z carries nothing).
         training: Python bool; enables word dropout and sampling.
 
     Returns:
@@ -50,7 +54,7 @@ class LatentEmotionModule(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> vae = LatentEmotionModule(num_emotions=4, hidden_dim=8)
-    >>> out = vae(np.random.rand(2, 30).astype("float32"))
+    >>> out = vae((np.random.rand(2, 30) < 0.2).astype("float32"))
     >>> tuple(out["latent_distribution"].shape), tuple(out["reconstruction_loss"].shape)
     ((2, 4), (2,))
 
@@ -66,12 +70,10 @@ class LatentEmotionModule(keras.layers.Layer):
         latent_embedding_dim: int = 100,
         feature_embedding_dim: int = 100,
         word_dropout: float = 0.1,
-        binary_bow: bool = True,
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.binary_bow = bool(binary_bow)
         self.num_emotions = int(num_emotions)
         self.hidden_dim = int(hidden_dim)
         self.latent_embedding_dim = int(latent_embedding_dim)
@@ -125,11 +127,6 @@ class LatentEmotionModule(keras.layers.Layer):
 
     def call(self, ebow, training=None):
         ebow = ops.cast(ebow, self.compute_dtype)
-        if self.binary_bow:
-            # Presence of each eBoW word, as in bag-of-words VAEs: normalised counts give the
-            # encoder inputs of ~1/n and a reconstruction term of one word's worth, and with
-            # both the KL term wins and the posterior collapses (Z carries nothing).
-            ebow = ops.cast(ops.greater(ebow, 0), self.compute_dtype)
         mass = ops.sum(ebow, axis=-1, keepdims=True)
         encoder_input = ebow
         if training and self.word_dropout > 0:
@@ -151,8 +148,6 @@ class LatentEmotionModule(keras.layers.Layer):
 
         # Losses in float32 whatever the compute dtype.
         target = ops.cast(ebow, "float32")
-        if not self.binary_bow:
-            target = target / ops.maximum(ops.sum(target, axis=-1, keepdims=True), 1e-9)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         reconstruction_loss = -ops.sum(target * log_probs, axis=-1)
         mu32 = ops.cast(mu, "float32")
@@ -196,7 +191,6 @@ class LatentEmotionModule(keras.layers.Layer):
                 "latent_embedding_dim": self.latent_embedding_dim,
                 "feature_embedding_dim": self.feature_embedding_dim,
                 "word_dropout": self.word_dropout,
-                "binary_bow": self.binary_bow,
                 "seed": self.seed,
             }
         )
