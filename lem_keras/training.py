@@ -468,7 +468,7 @@ def load_artifacts(model_dir: str | Path):
     """``(model, pipeline)`` from a directory written by :func:`train`."""
     import keras
 
-    from lem_keras.data.featurizer import TextPipeline
+    from lem_keras.data.featurizer import PIPELINE_FILE, TextPipeline
 
     directory = Path(model_dir)
     model_path = directory / "model.keras"
@@ -477,9 +477,28 @@ def load_artifacts(model_dir: str | Path):
     import lem_keras.metrics  # registers the compiled metrics before loading
     import lem_keras.model  # noqa: F401  (registers the custom layers before loading)
 
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    pipeline = TextPipeline.load(directory)
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True)
+    except Exception as error:  # Keras reports a damaged archive as "File not found"
+        raise ValueError(f"{model_path}: cannot load the model: {_load_problem(model_path, error)}") from error
+    try:
+        pipeline = TextPipeline.load(directory)
+    except (ValueError, KeyError, TypeError) as error:
+        problem = _load_problem(None, error)
+        raise ValueError(f"{directory / PIPELINE_FILE}: cannot load the text pipeline: {problem}") from error
     return model, pipeline
+
+
+def _load_problem(path: Path | None, error: Exception) -> str:
+    """The cause of a failed load, in one short line."""
+    import zipfile
+
+    if path is not None and not zipfile.is_zipfile(path):
+        return "the file is damaged or not a .keras archive (not a zip file); train or copy it again"
+    message = " ".join(str(error).split())
+    if len(message) > 160:
+        message = message[:157] + "..."
+    return f"{type(error).__name__}: {message}"
 
 
 def mirrored_strategy(cpu_devices: int = 2):

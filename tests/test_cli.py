@@ -404,3 +404,12 @@ def test_bad_config_file(tmp_path):
     code, _, stderr = _run_main(["train", "--config", config, "--out", tmp_path / "m"])
     assert code == 2
     assert str(config) in stderr
+
+
+def test_damaged_model_file_is_not_reported_as_missing(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"not a zip archive " * 100)
+    code, _, stderr = _run_main(["predict", "--model", tmp_path, "--input", DEV])
+    assert code == 2
+    assert stderr.startswith(f"lem-keras: error: {tmp_path / 'model.keras'}: cannot load the model: ")
+    assert "not found" not in stderr.lower() and "damaged" in stderr
+    assert len(stderr.strip().splitlines()) == 1

@@ -219,3 +219,52 @@ def test_fields_longer_than_the_csv_default_limit_are_read(tmp_path):
         assert data.texts == [long_text, "short"], name
         assert data.labels[0, 0] == 1 and data.labels[1, 1] == 1, name
     assert csv.field_size_limit() == limit  # the limit is raised only while reading
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def test_missing_directory_says_it_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope: no such file or directory"):
+        find_split_files(tmp_path / "nope")
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"file.txt: not a directory"):
+        find_split_files(tmp_path / "file.txt")
+
+
+@pytest.mark.parametrize(
+    "name, content, fmt",
+    [
+        ("dev.txt", "ID\tTweet\tanger\tjoy\tsadness\n1\thi\t0\t1\t0\n", "semeval"),
+        ("dev.csv", "id,text,anger,joy,sadness\n1,hi,0,1,0\n", "csv"),
+    ],
+)
+def test_a_dev_file_lacking_an_emotion_column_is_named(tmp_path, name, content, fmt):
+    """The training file's emotions are anger, fear, joy, sadness; the dev file lacks fear."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataFormatError, match=rf"^{path}:1: no column for the emotion\(s\) \['fear'\]"):
+        load_dataset(path, "auto", emotion_names=["anger", "fear", "joy", "sadness"])
+    # Same emotions in another order: read in the order asked for.
+    data = load_dataset(path, fmt, emotion_names=["sadness", "joy", "anger"])
+    assert data.emotion_names == ["sadness", "joy", "anger"]
+    assert data.labels.tolist() == [[0, 1, 0]]
+
+
+def test_nul_bytes_give_a_short_message(tmp_path):
+    # A UTF-16 file without BOM is valid UTF-8 full of NUL bytes; its header is long.
+    header = "ID\tTweet\t" + "\t".join(f"emotion_{k}" for k in range(2000))
+    for name in ("utf16.txt", "utf16.csv"):
+        path = tmp_path / name
+        path.write_bytes((header + "\n1\thi\n").encode("utf-16-le"))
+        with pytest.raises(DataFormatError) as info:
+            load_dataset(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}:1: ") and "NUL" in message
+        assert len(message) < 200 and "\n" not in message
+    # A long header is shortened in messages.
+    path = tmp_path / "long.tsv"
+    path.write_text(header.replace("ID\tTweet", "nothing") + "\n" + "x\t" * 2000 + "x\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="missing a text column") as info:
+        load_dataset(path)
+    assert len(str(info.value)) < 250

@@ -85,6 +85,24 @@ class Dataset:
         return len(self.texts)
 
 
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: a message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
+
+
+def _read_data_text(path: str | os.PathLike) -> str:
+    """:func:`_read_text` for a labelled data file, which must not hold NUL characters."""
+    text = _read_text(path)
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise DataFormatError(
+            path, line, "NUL byte (0x00): not a UTF-8 text file (UTF-16? binary?); save it as UTF-8 text"
+        )
+    return text
+
+
 def _read_text(path: str | os.PathLike, allow_empty: bool = False) -> str:
     """Decode a whole file as UTF-8, naming the line of the first bad byte."""
     return _decode_text(Path(path).read_bytes(), path, allow_empty)
@@ -135,14 +153,33 @@ def _parse_binary(path, line: int, column: str, value: str) -> int:
         return int(value)
     if value in ("0.0", "1.0", "true", "false", "True", "False"):
         return int(value in ("1.0", "true", "True"))
-    raise DataFormatError(path, line, f"label {column!r} is {value!r}, expected 0 or 1")
+    raise DataFormatError(path, line, f"label {_short(column)} is {_short(value)}, expected 0 or 1")
 
 
 def _no_rows(path) -> DataFormatError:
     return DataFormatError(path, None, "the file has a header but no data rows")
 
 
-def read_semeval(path: str | os.PathLike) -> Dataset:
+def _expected_emotions(path, found: Sequence[str], expected: Sequence[str] | None) -> list[str]:
+    """The emotion columns in the ``expected`` order; a column missing or extra is an error
+    naming the file (e.g. a dev file that lacks one of the training file's emotions)."""
+    if expected is None:
+        return list(found)
+    expected = list(expected)
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise DataFormatError(
+            path, 1, f"no column for the emotion(s) {_short(missing)} (expected {_short(expected)})"
+        )
+    extra = [name for name in found if name not in expected]
+    if extra:
+        raise DataFormatError(
+            path, 1, f"unexpected emotion column(s) {_short(extra)} (expected {_short(expected)})"
+        )
+    return expected
+
+
+def read_semeval(path: str | os.PathLike, emotion_names: Sequence[str] | None = None) -> Dataset:
     """Read a SemEval-2018 Task 1 E-c file (train, dev or test-gold).
 
     Tab-separated with a header ``ID  Tweet  <emotion>...``; read with
@@ -150,24 +187,28 @@ def read_semeval(path: str | os.PathLike) -> Dataset:
 
     Args:
         path: the ``.txt`` file.
+        emotion_names: the emotions the file must hold (e.g. the training file's), in the
+            order wanted; default: the header's.
 
     Returns:
-        A :class:`Dataset` whose emotion names are the header's label columns.
+        A :class:`Dataset` whose emotion names are the header's label columns (or
+        ``emotion_names``).
 
     Raises:
         DataFormatError: on a missing column, wrong field count, a label that is
-            not 0/1, invalid UTF-8 or an empty file.
+            not 0/1, invalid UTF-8, a NUL byte or an empty file.
     """
-    rows = iter(_csv_rows(_read_text(path), delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = iter(_csv_rows(_read_data_text(path), delimiter="\t", quoting=csv.QUOTE_NONE))
     header = [h.strip() for h in next(rows)[1]]
     for column in ("ID", "Tweet"):
         if column not in header:
-            raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
+            raise DataFormatError(path, 1, f"missing column {column!r} (header is {_short(header)})")
     id_index, text_index = header.index("ID"), header.index("Tweet")
     label_indices = [i for i in range(len(header)) if i not in (id_index, text_index)]
     if not label_indices:
         raise DataFormatError(path, 1, "no emotion columns in the header")
-    names = [header[i] for i in label_indices]
+    names = _expected_emotions(path, [header[i] for i in label_indices], emotion_names)
+    label_indices = [header.index(name) for name in names]
     texts, ids, labels = [], [], []
     for line_number, row in rows:
         if not any(cell.strip() for cell in row):
@@ -208,13 +249,13 @@ def read_ren_cecps(
             value that is not 0/1, invalid UTF-8 or an empty file.
     """
     emotion_names = list(emotion_names)
-    rows = iter(_csv_rows(_read_text(path)))
+    rows = iter(_csv_rows(_read_data_text(path)))
     header = [h.strip() for h in next(rows)[1]]
     for column in ("Tweet", "label"):
         if column not in header:
-            raise DataFormatError(path, 1, f"missing column {column!r} (header is {header})")
+            raise DataFormatError(path, 1, f"missing column {column!r} (header is {_short(header)})")
     if header != ["Tweet", "label"]:
-        raise DataFormatError(path, 1, f"expected the header 'Tweet,label', found {header}")
+        raise DataFormatError(path, 1, f"expected the header 'Tweet,label', found {_short(header)}")
     texts, labels = [], []
     for line_number, row in rows:
         if not any(cell.strip() for cell in row):
@@ -227,7 +268,7 @@ def read_ren_cecps(
             raise DataFormatError(
                 path,
                 line_number,
-                f"label {label!r} has {len(values)} values, expected {len(emotion_names)} "
+                f"label {_short(label)} has {len(values)} values, expected {len(emotion_names)} "
                 f"({'|'.join(emotion_names)})",
             )
         texts.append(sentence)
@@ -242,7 +283,7 @@ def read_ren_cecps(
 def _find_column(path, header: Sequence[str], wanted: str | None, candidates: Sequence[str]):
     if wanted is not None:
         if wanted not in header:
-            raise DataFormatError(path, 1, f"missing column {wanted!r} (header is {list(header)})")
+            raise DataFormatError(path, 1, f"missing column {_short(wanted)} (header is {_short(list(header))})")
         return wanted
     for name in candidates:
         if name in header:
@@ -277,7 +318,8 @@ def read_table(
         labels_column: column holding a delimited list of emotion names.
         label_delimiter: delimiter inside ``labels_column``.
         emotion_names: the allowed emotion names for ``labels_column`` (an
-            unknown name is an error); default: the sorted set of names seen.
+            unknown name is an error); default: the sorted set of names seen. With
+            0/1 columns found by default: the columns the file must hold, in this order.
         id_column: identifier column; default ``id``/``ID`` when present.
 
     Returns:
@@ -291,7 +333,7 @@ def read_table(
     format = format or _format_from_extension(path)
     if format not in ("csv", "tsv", "jsonl"):
         raise ValueError(f"read_table reads csv, tsv or jsonl, not {format!r}")
-    text = _read_text(path)
+    text = _read_data_text(path)
     records: list[tuple[int, dict]] = []
     if format == "jsonl":
         header: list[str] = []
@@ -323,13 +365,14 @@ def read_table(
 
     text_column = _find_column(path, header, text_column, ("text", "Tweet", "tweet", "sentence"))
     if text_column is None:
-        raise DataFormatError(path, 1, f"missing a text column (header is {header})")
+        raise DataFormatError(path, 1, f"missing a text column (header is {_short(header)})")
     id_column = _find_column(path, header, id_column, ("id", "ID"))
     if label_columns is None and labels_column is None:
         labels_column = _find_column(path, header, None, ("labels",))
     if labels_column is None:
         if label_columns is None:
             label_columns = [h for h in header if h not in (text_column, id_column)]
+            label_columns = _expected_emotions(path, label_columns, emotion_names)
         if not label_columns:
             raise DataFormatError(path, 1, "no label columns found")
         for column in label_columns:
@@ -341,10 +384,10 @@ def read_table(
     for line_number, record in records:
         for column in (text_column, labels_column, *(label_columns or ())):
             if column is not None and column not in record:
-                raise DataFormatError(path, line_number, f"missing field {column!r}")
+                raise DataFormatError(path, line_number, f"missing field {_short(column)}")
         value = record[text_column]
         if not isinstance(value, str):
-            raise DataFormatError(path, line_number, f"{text_column!r} is not a string")
+            raise DataFormatError(path, line_number, f"{_short(text_column)} is not a string")
         texts.append(value)
         ids.append(str(record[id_column]) if id_column else str(len(ids)))
         if labels_column is None:
@@ -356,7 +399,7 @@ def read_table(
             if isinstance(names, str):
                 names = [n.strip() for n in names.split(label_delimiter) if n.strip()]
             elif not isinstance(names, list):
-                raise DataFormatError(path, line_number, f"{labels_column!r} is not a list")
+                raise DataFormatError(path, line_number, f"{_short(labels_column)} is not a list")
             rows.append((line_number, names))
 
     if labels_column is None:
@@ -372,7 +415,7 @@ def read_table(
                 raise DataFormatError(
                     path,
                     line_number,
-                    f"unknown emotion {name!r} (expected one of {', '.join(emotion_names)})",
+                    f"unknown emotion {_short(name)} (expected one of {', '.join(emotion_names)})",
                 )
             labels[i, index[name]] = 1
     return Dataset(texts, labels, emotion_names, ids)
@@ -493,7 +536,8 @@ def load_dataset(path: str | os.PathLike, format: str | None = "auto", **kwargs)
         path: the file.
         format: one of ``semeval``, ``ren-cecps``, ``csv``, ``tsv``, ``jsonl`` or
             ``auto``/``None`` (see :func:`detect_format`).
-        **kwargs: passed to :func:`read_table` for csv/tsv/jsonl.
+        **kwargs: passed to :func:`read_table` for csv/tsv/jsonl; of them, ``emotion_names``
+            (the emotions the file must hold, in order) applies to every format.
 
     Returns:
         A :class:`Dataset`.
@@ -503,10 +547,11 @@ def load_dataset(path: str | os.PathLike, format: str | None = "auto", **kwargs)
         raise FileNotFoundError(f"{path}: no such file")
     if format in ("auto", None):
         format = detect_format(path)
+    emotion_names = kwargs.get("emotion_names")
     if format == "semeval":
-        return read_semeval(path)
+        return read_semeval(path, emotion_names)
     if format == "ren-cecps":
-        return read_ren_cecps(path)
+        return read_ren_cecps(path, *([emotion_names] if emotion_names is not None else []))
     if format in ("csv", "tsv", "jsonl"):
         return read_table(path, format=format, **kwargs)
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)} or auto")
