@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-SPECIAL_TOKENS = ("", "[UNK]")
+from lem_keras.data.text import OOV_TOKEN, RESERVED_TOKENS
+
+#: Tokens never shown as attended words: padding and out-of-vocabulary.
+SPECIAL_TOKENS = RESERVED_TOKENS
 
 
 def _details(model, pipeline, texts: list[str], batch_size: int = 256) -> dict[str, np.ndarray]:
@@ -33,7 +36,9 @@ def _details(model, pipeline, texts: list[str], batch_size: int = 256) -> dict[s
 
 def _token_strings(pipeline, token_ids: np.ndarray) -> list[str]:
     vocabulary = pipeline.token_vocabulary
-    return [vocabulary[int(i)] if int(i) < len(vocabulary) else "[UNK]" for i in token_ids if int(i) != 0]
+    return [
+        vocabulary[int(i)] if int(i) < len(vocabulary) else OOV_TOKEN for i in token_ids if int(i) != 0
+    ]
 
 
 def explain_text(model, pipeline, text: str) -> dict:
@@ -108,7 +113,7 @@ def emotion_keywords(
     skip = set(skip)
     counters = [Counter() for _ in names]
     for token_ids, attention in zip(details["tokens"], details["attention"]):
-        words = [vocabulary[int(i)] if int(i) < len(vocabulary) else "[UNK]" for i in token_ids]
+        words = [vocabulary[int(i)] if int(i) < len(vocabulary) else OOV_TOKEN for i in token_ids]
         positions = [p for p, (i, w) in enumerate(zip(token_ids, words)) if int(i) != 0 and w not in skip]
         if not positions:
             continue

@@ -154,3 +154,25 @@ def test_make_tf_dataset(pipeline):
     assert total == len(TEXTS)
     unlabeled = make_tf_dataset(pipeline, TEXTS[:2], batch_size=4)
     assert set(next(iter(unlabeled))) == {"tokens", "ebow"}
+
+
+def test_fit_stores_the_emotion_names_in_pipeline_json(tmp_path):
+    names = ["joy", "sadness", "anger"]
+    fitted = TextPipeline().fit(TEXTS, LABELS, min_count=1, ebow_min_df=1, emotion_names=names)
+    assert fitted.emotion_names == names
+    config = json.loads(fitted.save(tmp_path).read_text("utf-8"))
+    assert config["emotion_names"] == names
+    assert TextPipeline.load(tmp_path).emotion_names == names
+    with pytest.raises(ValueError, match="2 emotion_names for 3 label columns"):
+        TextPipeline().fit(TEXTS, LABELS, min_count=1, ebow_min_df=1, emotion_names=names[:2])
+
+
+def test_reserved_tokens_have_one_definition():
+    from lem_keras import explain
+    from lem_keras.data import embeddings, featurizer, text
+
+    assert text.RESERVED_TOKENS == (text.PAD_TOKEN, text.OOV_TOKEN) == ("", "[UNK]")
+    assert (featurizer.PAD_TOKEN, featurizer.OOV_TOKEN) == text.RESERVED_TOKENS
+    assert explain.SPECIAL_TOKENS is text.RESERVED_TOKENS
+    assert embeddings.RESERVED_TOKENS is text.RESERVED_TOKENS
+    assert not hasattr(text, "PLACEHOLDER_TOKENS")  # was never used

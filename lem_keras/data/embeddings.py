@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from lem_keras.data.readers import read_lines
-from lem_keras.data.text import tokenize
+from lem_keras.data.text import RESERVED_TOKENS, tokenize
 
 __all__ = ["build_embedding_matrix", "load_word_vectors", "train_word2vec"]
 
 logger = logging.getLogger(__name__)
 
 _HEADER = re.compile(rb"^\s*\d+\s+\d+\s*$")
-_RESERVED = ("", "[UNK]")
 
 
 def _sniff(path: Path) -> tuple[bool, bool]:
@@ -108,7 +107,7 @@ def build_embedding_matrix(
     matrix = rng.normal(0.0, scale or 0.1, size=(len(vocabulary), dim)).astype(np.float32)
     found = total = 0
     for index, token in enumerate(vocabulary):
-        if token in _RESERVED:
+        if token in RESERVED_TOKENS:
             continue
         total += 1
         if token in vectors:

@@ -15,23 +15,51 @@ import numpy as np
 import tensorflow as tf
 
 from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords, select_ebow_vocabulary
-from lem_keras.data.text import segment_chinese, standardize, tokenize
+from lem_keras.data.text import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, segment_chinese, standardize, tokenize
 
-__all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "make_tf_dataset"]
+__all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "check_texts", "make_tf_dataset"]
 
-#: Index 0 of ``token_vocabulary``: padding.
-PAD_TOKEN = ""
-#: Index 1 of ``token_vocabulary``: out-of-vocabulary.
-OOV_TOKEN = "[UNK]"
 PIPELINE_FILE = "pipeline.json"
 _FORMAT_VERSION = 1
 
 
+def check_texts(texts, name: str = "texts") -> list[str]:
+    """``texts`` as a list of strings, or a ``TypeError`` that says what was expected.
+
+    A bare string is refused (iterated, it would be one text per character), and so are
+    ``None`` and an item that is not a string (the error names its index).
+
+    Args:
+        texts: a list (or any iterable) of ``str``.
+        name: what to call them in the error.
+
+    Returns:
+        The texts, as a new list.
+
+    Raises:
+        TypeError: on anything but an iterable of strings.
+    """
+    expected = f"{name} must be a list of strings"
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{expected}, got a single {type(texts).__name__}; wrap one text in a list: [text]")
+    if texts is None:
+        raise TypeError(f"{expected}, got None")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise TypeError(f"{expected}, got {type(texts).__name__}") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+            raise TypeError(f"{name}[{index}] is {type(text).__name__} {shown}, expected a str")
+    return texts
+
+
 def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
     vocabulary = list(vocabulary)
-    if vocabulary[:2] == [PAD_TOKEN, OOV_TOKEN]:
+    if vocabulary[:2] == list(RESERVED_TOKENS):
         return vocabulary[2:]
-    if PAD_TOKEN in vocabulary or OOV_TOKEN in vocabulary:
+    if any(token in vocabulary for token in RESERVED_TOKENS):
         raise ValueError("'' and '[UNK]' may only appear as the first two vocabulary entries")
     return vocabulary
 
@@ -182,8 +210,13 @@ class TextPipeline:
         settings: the fit arguments, saved with the vocabularies.
 
     Example:
-        >>> pipeline = TextPipeline().fit(texts, labels, language="en")
+        >>> pipeline = TextPipeline().fit(
+        ...     ["so happy :)", "so sad :(", "happy day", "sad day"],
+        ...     [[1, 0], [0, 1], [1, 0], [0, 1]],
+        ...     language="en", min_count=1, ebow_min_df=1, emotion_names=["joy", "sadness"])
         >>> features = pipeline.transform(["so happy today :)"])
+        >>> features["tokens"].shape, pipeline.emotion_names
+        ((1, 50), ['joy', 'sadness'])
     """
 
     def __init__(self):
@@ -231,22 +264,28 @@ class TextPipeline:
             ebow_max_size: maximum eBoW vocabulary size.
             ebow_min_df: minimum document frequency of an eBoW word.
             segmentation: Chinese segmentation mode (see ``segment_chinese``).
-            emotion_names: label names, stored with the pipeline.
+            emotion_names: the K label names (``Dataset.emotion_names``), stored with
+                the pipeline (``pipeline.json``); one per column of ``labels``.
             extra_tokens: more tokens for the vocabulary after the training ones (e.g.
                 the words of pre-trained vectors), in order, within ``max_tokens``.
 
         Returns:
             ``self``.
         """
+        if emotion_names is not None:
+            emotion_names = [str(name) for name in emotion_names]
+            width = np.shape(labels)[1] if np.ndim(labels) == 2 else None
+            if width is not None and len(emotion_names) != width:
+                raise ValueError(f"{len(emotion_names)} emotion_names for {width} label columns")
         self.language = language
         self.segmentation = segmentation
         standardize(language)  # validates the language early
         token_lists = tokenize(self.prepare(texts), language, segmentation="pre-segmented")
         counts = Counter(t for tokens in token_lists for t in tokens)
         words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
-        words = [w for w in words if w not in (PAD_TOKEN, OOV_TOKEN)]
+        words = [w for w in words if w not in RESERVED_TOKENS]
         if extra_tokens is not None:
-            seen = set(words) | {PAD_TOKEN, OOV_TOKEN}
+            seen = set(words) | set(RESERVED_TOKENS)
             for token in extra_tokens:
                 if token and token not in seen:
                     seen.add(token)
@@ -271,7 +310,7 @@ class TextPipeline:
         )
         self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
         self.max_length = int(max_length)
-        self.emotion_names = list(emotion_names) if emotion_names is not None else None
+        self.emotion_names = emotion_names
         self.settings = {
             "lexicon_paths": [str(p) for p in lexicon_paths or ()],
             "stopwords": stopwords if isinstance(stopwords, (str, os.PathLike)) else None,
@@ -299,8 +338,11 @@ class TextPipeline:
         Returns:
             Chinese: texts segmented with jieba (or left as they are when already
             segmented, per ``segmentation``); English: the texts unchanged.
+
+        Raises:
+            TypeError: when ``texts`` is not a list of strings (see :func:`check_texts`).
         """
-        texts = list(texts)
+        texts = check_texts(texts)
         if self.language == "zh":
             return segment_chinese(texts, self.segmentation)
         return texts

@@ -22,6 +22,9 @@ import tensorflow as tf
 __all__ = [
     "EMOTICON_TOKENS",
     "MAX_INPUT_BYTES",
+    "OOV_TOKEN",
+    "PAD_TOKEN",
+    "RESERVED_TOKENS",
     "is_emoji_token",
     "segment_chinese",
     "standardize",
@@ -51,8 +54,13 @@ _EMOTICONS: tuple[tuple[str, str], ...] = (
 
 #: The canonical emoticon tokens produced by :func:`standardize_en`.
 EMOTICON_TOKENS: tuple[str, ...] = tuple(f"<{name}>" for name, _ in _EMOTICONS)
-#: Every placeholder token the standardisation can emit.
-PLACEHOLDER_TOKENS: tuple[str, ...] = ("<url>", "<user>", *EMOTICON_TOKENS)
+
+#: Index 0 of every token vocabulary: padding (never produced by :func:`tokenize`).
+PAD_TOKEN = ""
+#: Index 1 of every token vocabulary: out-of-vocabulary.
+OOV_TOKEN = "[UNK]"
+#: The reserved tokens, in vocabulary order; no word vector or eBoW word is one of them.
+RESERVED_TOKENS: tuple[str, str] = (PAD_TOKEN, OOV_TOKEN)
 
 # Code points that are pictographs: each becomes a token of its own.
 _EMOJI_RANGES = (
