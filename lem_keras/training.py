@@ -322,7 +322,10 @@ def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
 
 
 def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:
-    """Per-emotion probabilities (N, K) for raw texts."""
+    """Per-emotion probabilities (N, K) for raw texts (a list of strings; TypeError otherwise)."""
+    from lem_keras.data.featurizer import check_texts
+
+    texts = check_texts(texts)
     if len(texts) == 0:
         return np.zeros((0, model.num_emotions), dtype="float32")
     features = pipeline.transform(list(texts))

@@ -17,10 +17,42 @@ import tensorflow as tf
 from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords, select_ebow_vocabulary
 from lem_keras.data.text import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, segment_chinese, standardize, tokenize
 
-__all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "make_tf_dataset"]
+__all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "check_texts", "make_tf_dataset"]
 
 PIPELINE_FILE = "pipeline.json"
 _FORMAT_VERSION = 1
+
+
+def check_texts(texts, name: str = "texts") -> list[str]:
+    """``texts`` as a list of strings, or a ``TypeError`` that says what was expected.
+
+    A bare string is refused (iterated, it would be one text per character), and so are
+    ``None`` and an item that is not a string (the error names its index).
+
+    Args:
+        texts: a list (or any iterable) of ``str``.
+        name: what to call them in the error.
+
+    Returns:
+        The texts, as a new list.
+
+    Raises:
+        TypeError: on anything but an iterable of strings.
+    """
+    expected = f"{name} must be a list of strings"
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{expected}, got a single {type(texts).__name__}; wrap one text in a list: [text]")
+    if texts is None:
+        raise TypeError(f"{expected}, got None")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise TypeError(f"{expected}, got {type(texts).__name__}") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+            raise TypeError(f"{name}[{index}] is {type(text).__name__} {shown}, expected a str")
+    return texts
 
 
 def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
@@ -306,8 +338,11 @@ class TextPipeline:
         Returns:
             Chinese: texts segmented with jieba (or left as they are when already
             segmented, per ``segmentation``); English: the texts unchanged.
+
+        Raises:
+            TypeError: when ``texts`` is not a list of strings (see :func:`check_texts`).
         """
-        texts = list(texts)
+        texts = check_texts(texts)
         if self.language == "zh":
             return segment_chinese(texts, self.segmentation)
         return texts

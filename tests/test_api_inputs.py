@@ -1,0 +1,79 @@
+"""The Python API at its edges: what a caller may pass (issue 14, items 7, 8 and 13).
+
+A tiny fitted pipeline and an untrained tiny model are enough: the checks are about
+shapes, types and the no-evidence rule, not about what a trained model predicts.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from lem_keras import LatentEmotionMemory
+from lem_keras.data.featurizer import TextPipeline, check_texts
+from lem_keras.training import predict_scores
+
+TEXTS = [
+    "so happy today :) #blessed",
+    "so sad, can't stop crying",
+    "happy happy joy joy",
+    "angry about the traffic again",
+    "sad news today, so sad",
+    "angry and sad",
+]
+LABELS = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1]])
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return TextPipeline().fit(TEXTS, LABELS, language="en", min_count=1, max_length=8, ebow_min_df=1)
+
+
+@pytest.fixture(scope="module")
+def model(pipeline):
+    keras.utils.set_random_seed(3)
+    return LatentEmotionMemory(
+        num_emotions=3,
+        ebow_size=len(pipeline.ebow_vocabulary),
+        vocab_size=len(pipeline.token_vocabulary),
+        embedding_dim=8,
+        hops=1,
+        latent_hidden=8,
+        led_dim=4,
+        ef_dim=4,
+        le_dim=4,
+        attention_dim=4,
+        gru_units=4,
+    )
+
+
+# ----------------------------------------------------------------------------- item 7: texts
+
+
+@pytest.mark.parametrize("bad", ["a bare string", b"bytes", None, 42])
+def test_not_a_list_of_strings_is_a_type_error(pipeline, model, bad):
+    for call in (
+        lambda: pipeline.transform(bad),
+        lambda: predict_scores(model, pipeline, bad),
+        lambda: check_texts(bad),
+    ):
+        with pytest.raises(TypeError, match="texts must be a list of strings"):
+            call()
+
+
+def test_a_bare_string_says_how_to_pass_one_text(pipeline):
+    with pytest.raises(TypeError, match=r"got a single str; wrap one text in a list: \[text\]"):
+        pipeline.transform("a bare string")
+
+
+@pytest.mark.parametrize("bad_item", [None, 3.5, b"bytes", ["nested"]])
+def test_a_non_string_item_is_named_by_its_index(pipeline, model, bad_item):
+    texts = ["fine", "also fine", bad_item]
+    for call in (lambda: pipeline.transform(texts), lambda: predict_scores(model, pipeline, texts)):
+        with pytest.raises(TypeError, match=r"texts\[2\] is \w+ .*expected a str"):
+            call()
+
+
+def test_any_iterable_of_strings_is_accepted(pipeline, model):
+    expected = predict_scores(model, pipeline, ["so happy", "so sad"])
+    for texts in (("so happy", "so sad"), np.array(["so happy", "so sad"]), iter(["so happy", "so sad"])):
+        np.testing.assert_allclose(predict_scores(model, pipeline, texts), expected, rtol=1e-6)
