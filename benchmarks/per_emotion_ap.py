@@ -20,7 +20,9 @@ sys.path.insert(0, str(REPO))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="*", help="directories written by `lem-keras train`")
     parser.add_argument("--data", required=True, help="directory with the train and dev files")
     parser.add_argument("--format", default="semeval", choices=("semeval", "ren-cecps"))

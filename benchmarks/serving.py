@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"TF {tf.__version__}, {os.cpu_count()} CPUs, load average {load:.1f}, threads "
-        f"{args.threads or 'default'}, TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}; "
+        f"{args.threads or 'default'}, "
+        f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}; "
         f"{args.rounds} rounds x {args.single} single calls and {args.batches} batch-{b} calls "
         f"(Python paths: a fifth); "
         f"export {export_seconds:.1f} s; max |SavedModel - Keras| = {max_diff:.1e}"
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\ntargets (SavedModel, best round): 1-sentence p50 < {TARGET_P50_MS:g} ms: "
         f"{'met' if p50 < TARGET_P50_MS else 'MISSED'} ({p50:.2f} ms; worst round {max(sm['p50']):.2f}); "
         f">= {TARGET_THROUGHPUT:,.0f} sentences/s at batch {b}: "
-        f"{'met' if tput >= TARGET_THROUGHPUT else 'MISSED'} ({tput:,.0f}; worst round {min(sm['tput']):,.0f})"
+        f"{'met' if tput >= TARGET_THROUGHPUT else 'MISSED'} "
+        f"({tput:,.0f}; worst round {min(sm['tput']):,.0f})"
     )
     return 0
 

@@ -3,7 +3,8 @@
 SemEval-2018 E-c shaped batches: 32 sentences of 50 tokens, 11 emotions, eBoW vocabulary
 5,000, token vocabulary 20,000, 300-d embeddings, 3 memory hops. Both models run in the
 same process under the same thread settings; each step is warmed up, then the median of
-many timed steps (LEM and BiGRU steps alternating) is reported. The last line is the LEM/BiGRU train-step cost ratio.
+many timed steps (LEM and BiGRU steps alternating) is reported. The last line is the
+LEM/BiGRU train-step cost ratio.
 
 Usage: python benchmarks/step_cost.py [--steps N] [--threads T]
 """

@@ -324,7 +324,8 @@ class MicroF1(_MultiLabelMetric):
 
 @keras.saving.register_keras_serializable(package="lem_keras")
 class MacroF1(_MultiLabelMetric):
-    """Streaming macro-averaged F1 at ``threshold`` (logged as ``macro_f1``); K is read from the first batch."""
+    """Streaming macro-averaged F1 at ``threshold`` (logged as ``macro_f1``); K is read from the
+    first batch."""
 
     def __init__(
         self, name: str = "macro_f1", threshold: float = 0.5, num_labels: int | None = None, dtype=None

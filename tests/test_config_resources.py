@@ -79,7 +79,8 @@ def test_train_pretrains_vectors_once_and_reads_lexicons_beside_the_data(tmp_pat
     assert saved["embeddings_corpus"] == str((tmp_path / "unlabeled" / "tweets-en.txt").resolve())
     assert saved["lexicons"] == [str((tmp_path / "lexicons" / SHARED_LEXICONS[0]).resolve())]
     pipeline = json.loads((out / "pipeline.json").read_text("utf-8"))
-    nrc_words = {line.split("\t")[0] for line in (FIXTURES / "nrc_sample.txt").read_text("utf-8").splitlines()}
+    nrc_lines = (FIXTURES / "nrc_sample.txt").read_text("utf-8").splitlines()
+    nrc_words = {line.split("\t")[0] for line in nrc_lines}
     assert set(pipeline["ebow_vocabulary"]) <= nrc_words | {""}
 
     stamp = vectors[0].stat().st_mtime_ns

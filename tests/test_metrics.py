@@ -55,7 +55,8 @@ def test_hand_computed_case():
     assert r["macro_f1"] == pytest.approx(1 / 3)
     # Jaccard: 1/3, 0/2, empty-empty = 1
     assert r["jaccard"] == pytest.approx((1 / 3 + 0 + 1) / 3)
-    # ranking loss: ex1 pairs (e0,e1) ok, (e2,e1) wrong -> 1/2; ex2 (e1 vs e0 ok, e1 vs e2 wrong) -> 1/2; ex3 -> 0
+    # ranking loss: ex1 pairs (e0,e1) ok, (e2,e1) wrong -> 1/2;
+    # ex2 (e1 vs e0 ok, e1 vs e2 wrong) -> 1/2; ex3 -> 0
     assert r["ranking_loss"] == pytest.approx((0.5 + 0.5 + 0) / 3)
     # LRAP: ex1 gold e0 rank1 -> 1, e2 rank3 with 2 gold above-or-equal -> 2/3; ex2 e1 rank2 -> 1/2; ex3 -> 1
     assert r["lrap"] == pytest.approx(((1 + 2 / 3) / 2 + 0.5 + 1) / 3)

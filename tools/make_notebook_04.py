@@ -37,7 +37,9 @@ CELLS = [
         "out = Path(tempfile.mkdtemp(prefix='lem-tune-'))\n"
         "len(train.texts), len(dev.texts), epochs"
     ),
-    new_markdown_cell("## The search\n\nThe pipeline is fitted once; each trial builds and trains one model."),
+    new_markdown_cell(
+        "## The search\n\nThe pipeline is fitted once; each trial builds and trains one model."
+    ),
     new_code_cell(
         "result = run_search(base, train, dev, out, tuner='random', max_trials=2, epochs=epochs,\n"
         "                    objective='val_micro_f1', space=space, print_table=False)\n"

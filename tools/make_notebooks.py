@@ -136,7 +136,8 @@ def quickstart() -> nbformat.NotebookNode:
             "and restores the best joint epoch."
         ),
         new_code_cell(
-            "train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=16, shuffle=True, seed=0)\n"
+            "train_ds = make_tf_dataset("
+            "pipeline, train.texts, train.labels, batch_size=16, shuffle=True, seed=0)\n"
             "dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256)\n\n"
             "history = model.fit(\n"
             "    train_ds,\n"
@@ -150,7 +151,8 @@ def quickstart() -> nbformat.NotebookNode:
             "    ],\n"
             "    verbose=0,\n"
             ")\n"
-            'for epoch, (phase, f1) in enumerate(zip(history.history["phase"], history.history["val_micro_f1"]), 1):\n'
+            'for epoch, (phase, f1) in enumerate('
+            'zip(history.history["phase"], history.history["val_micro_f1"]), 1):\n'
             "    print(f\"epoch {epoch:2d}  {'joint ' if phase else 'latent'}  val_micro_f1 {f1:.3f}\")"
         ),
         new_markdown_cell(
@@ -189,7 +191,8 @@ def quickstart() -> nbformat.NotebookNode:
             "assert probabilities.shape == (len(sentences), len(names))"
         ),
         new_markdown_cell(
-            "Save it as `lem-keras train --out DIR` does (then `lem-keras predict --model DIR` works on it):\n\n"
+            "Save it as `lem-keras train --out DIR` does "
+            "(then `lem-keras predict --model DIR` works on it):\n\n"
             "```python\n"
             'model.save("DIR/model.keras"); pipeline.save("DIR")\n'
             "```"
@@ -223,12 +226,15 @@ def reproduce() -> nbformat.NotebookNode:
             '    data = json.loads(path.read_text(encoding="utf-8"))\n'
             "    rows = data if isinstance(data, dict) else {}\n"
             "    if rows and all(isinstance(v, dict) for v in rows.values()):\n"
-            "        columns = sorted({c for v in rows.values() for c in v if isinstance(v[c], (int, float))})\n"
+            "        columns = sorted("
+            "{c for v in rows.values() for c in v if isinstance(v[c], (int, float))})\n"
             '        display(Markdown(f"### {path.name}\\n\\n" + markdown_table(rows, columns)))\n'
             "    else:\n"
-            '        display(Markdown(f"### {path.name}\\n\\n```json\\n{json.dumps(data, indent=1)[:4000]}\\n```"))\n'
+            '        display(Markdown('
+            'f"### {path.name}\\n\\n```json\\n{json.dumps(data, indent=1)[:4000]}\\n```"))\n'
             "HAVE_RESULTS = bool(markdown_files or json_files)\n"
-            'print("results found:", [p.name for p in markdown_files + json_files] if HAVE_RESULTS else "none")'
+            'print("results found:", '
+            '[p.name for p in markdown_files + json_files] if HAVE_RESULTS else "none")'
         ),
         new_markdown_cell(
             "## A small comparison on the demo corpus\n\n"
@@ -265,13 +271,15 @@ def reproduce() -> nbformat.NotebookNode:
             "    for name, config in VARIANTS.items():\n"
             "        result = train(config, train_data, dev_data, verbose=0, log=lambda message: None)\n"
             '        rows[name] = {**result.dev_metrics, "seconds": round(result.seconds, 1)}\n'
-            "        print(f\"{name}: micro_f1 {result.dev_metrics['micro_f1']:.4f} in {result.seconds:.0f} s\")\n"
+            "        print(f\"{name}: micro_f1 {result.dev_metrics['micro_f1']:.4f} "
+            "in {result.seconds:.0f} s\")\n"
             "    baseline = TfidfLogisticRegression().fit(train_data.texts, train_data.labels)\n"
             "    scores = baseline.predict_scores(dev_data.texts)\n"
             '    rows["TF-IDF + LR"] = {**multilabel_report(dev_data.labels, scores,\n'
             "                                               calibrate_thresholds(dev_data.labels, scores)),\n"
             '                           "seconds": ""}\n'
-            '    columns = ["micro_f1", "macro_f1", "jaccard", "hamming_loss", "ranking_loss", "macro_pr_auc",\n'
+            '    columns = ["micro_f1", "macro_f1", "jaccard", "hamming_loss", "ranking_loss", '
+            '"macro_pr_auc",\n'
             '               "seconds"]\n'
             "    table = markdown_table(rows, columns)\n"
             "    print(table)\n"
@@ -324,10 +332,12 @@ def explain() -> nbformat.NotebookNode:
         ),
         new_markdown_cell("## One sentence"),
         new_code_cell(
-            'explanation = explain_text(model, pipeline, "so scared of the storm tonight but happy my friends are here 😊")\n'
+            'explanation = explain_text('
+            'model, pipeline, "so scared of the storm tonight but happy my friends are here 😊")\n'
             'print("tokens:   ", explanation["tokens"])\n'
             'print("predicted:", explanation["emotions"])\n'
-            'for name, z in sorted(explanation["latent_distribution"].items(), key=lambda item: -item[1])[:5]:\n'
+            'for name, z in sorted('
+            'explanation["latent_distribution"].items(), key=lambda item: -item[1])[:5]:\n'
             '    weights = explanation["attention"][name]\n'
             '    top = sorted(zip(explanation["tokens"], weights), key=lambda item: -item[1])[:3]\n'
             "    print(f\"{name:>12s}  Z={z:.3f}  p={explanation['probabilities'][name]:.3f}  \"\n"

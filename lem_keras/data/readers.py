@@ -283,7 +283,9 @@ def read_ren_cecps(
 def _find_column(path, header: Sequence[str], wanted: str | None, candidates: Sequence[str]):
     if wanted is not None:
         if wanted not in header:
-            raise DataFormatError(path, 1, f"missing column {_short(wanted)} (header is {_short(list(header))})")
+            raise DataFormatError(
+                path, 1, f"missing column {_short(wanted)} (header is {_short(list(header))})"
+            )
         return wanted
     for name in candidates:
         if name in header:
