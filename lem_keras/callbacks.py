@@ -7,15 +7,41 @@ the latent module alone again, then jointly again, until the dev score stops imp
 
 from __future__ import annotations
 
+import enum
+import time
 import warnings
 
 import keras
 import numpy as np
 
-__all__ = ["AlternatingSchedule", "PhaseAwareEarlyStopping", "PhaseAwareReduceLROnPlateau"]
+from lem_keras.config import monitor_mode
 
-# Slots of LatentEmotionMemory.schedule_state.
-_PHASE, _EPOCHS_IN_PHASE, _BEST, _WAIT, _HAS_BEST, _LATENT_RETURNS = range(6)
+__all__ = [
+    "SCHEDULE_STATE_SIZE",
+    "AlternatingSchedule",
+    "LatentEpochSkipping",
+    "PhaseAwareEarlyStopping",
+    "PhaseAwareReduceLROnPlateau",
+    "ScheduleSlot",
+    "is_latent_epoch",
+]
+
+
+class ScheduleSlot(enum.IntEnum):
+    """The layout of ``LatentEmotionMemory.schedule_state``, a float vector that the model
+    holds (so that ``BackupAndRestore`` saves it with the weights) and that
+    :class:`AlternatingSchedule` alone reads and writes."""
+
+    PHASE = 0  # 0 latent, 1 joint
+    EPOCHS_IN_PHASE = 1
+    BEST = 2  # best monitored value of the current joint phase
+    WAIT = 3  # joint epochs without improvement
+    HAS_BEST = 4  # whether BEST is set
+    LATENT_RETURNS = 5  # returns to the latent phase so far
+
+
+SCHEDULE_STATE_SIZE = len(ScheduleSlot)
+_PHASE, _EPOCHS_IN_PHASE, _BEST, _WAIT, _HAS_BEST, _LATENT_RETURNS = ScheduleSlot
 
 
 class AlternatingSchedule(keras.callbacks.Callback):
@@ -65,7 +91,7 @@ class AlternatingSchedule(keras.callbacks.Callback):
         self.latent_epochs = int(latent_epochs)
         self.plateau_patience = int(plateau_patience)
         self.monitor = monitor
-        self.mode = ("min" if "loss" in monitor else "max") if mode == "auto" else mode
+        self.mode = monitor_mode(monitor) if mode == "auto" else mode
         self.min_delta = abs(float(min_delta))
         self.kl_anneal_epochs = int(kl_anneal_epochs)
         self.verbose = int(verbose)
@@ -130,37 +156,33 @@ class AlternatingSchedule(keras.callbacks.Callback):
         logs["kl_weight"] = float(keras.ops.convert_to_numpy(self.model.latent_module.kl_weight))
 
 
-class PhaseAwareEarlyStopping(keras.callbacks.EarlyStopping):
-    """``keras.callbacks.EarlyStopping`` that ignores latent-phase epochs.
+class LatentEpochSkipping:
+    """Mixin for a callback whose ``on_epoch_end`` must not see latent-phase epochs.
 
     In a latent-only epoch the classifier does not move, so its dev score says nothing
-    about the classifier; such epochs neither count towards ``patience`` nor can become
-    the best epoch. The phase of an epoch is read from its ``phase`` log (0 = latent,
-    1 = joint) written by ``LatentEmotionMemory.train_step``. Best weights are restored
-    as usual with ``restore_best_weights=True``.
+    about the classifier: such an epoch neither counts towards patience, nor resets it,
+    nor can become the best epoch. Put the mixin before the Keras callback class.
     """
 
     def on_epoch_end(self, epoch, logs=None):
-        if _is_latent_epoch(self.model, logs):
+        if is_latent_epoch(self.model, logs):
             return
         super().on_epoch_end(epoch, logs)
 
 
-class PhaseAwareReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
-    """``keras.callbacks.ReduceLROnPlateau`` that ignores latent-phase epochs.
-
-    It lowers the main optimizer's learning rate (the joint phase's) when ``monitor`` has
-    not improved for ``patience`` joint epochs; latent-only epochs, in which the
-    classifier does not move, neither count nor reset the wait.
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        if _is_latent_epoch(self.model, logs):
-            return
-        super().on_epoch_end(epoch, logs)
+class PhaseAwareEarlyStopping(LatentEpochSkipping, keras.callbacks.EarlyStopping):
+    """``keras.callbacks.EarlyStopping`` that ignores latent-phase epochs (see
+    :class:`LatentEpochSkipping`); best weights are restored as usual with
+    ``restore_best_weights=True``."""
 
 
-def _is_latent_epoch(model, logs) -> bool:
+class PhaseAwareReduceLROnPlateau(LatentEpochSkipping, keras.callbacks.ReduceLROnPlateau):
+    """``keras.callbacks.ReduceLROnPlateau`` that ignores latent-phase epochs (see
+    :class:`LatentEpochSkipping`): it lowers the main optimizer's learning rate (the joint
+    phase's); the latent optimizer is untouched."""
+
+
+def is_latent_epoch(model, logs) -> bool:
     """Whether the epoch just ended trained the latent module alone: its ``phase`` log
     (0 latent, 1 joint, written by ``LatentEmotionMemory.train_step``), else the model's
     current phase."""
@@ -168,3 +190,46 @@ def _is_latent_epoch(model, logs) -> bool:
     if phase is None:
         phase = 1.0 if getattr(model, "phase", "joint") == "joint" else 0.0
     return float(phase) < 0.5
+
+
+class PhaseAwareTensorBoard(keras.callbacks.TensorBoard):
+    """``keras.callbacks.TensorBoard`` for a model trained by two optimizers.
+
+    Keras steps ``evaluation_*_vs_iterations`` (and ``steps_per_second``) with the main
+    optimizer's ``iterations``, which stand still in latent-phase epochs (the latent module
+    trains with ``model.latent_optimizer``), so those epochs repeat the x value. Here the
+    step is the number of training steps of both optimizers together, which advances in
+    every epoch; and the latent optimizer's learning rate is logged too, as
+    ``latent_learning_rate`` (beside Keras's ``learning_rate`` of the main optimizer).
+    """
+
+    def _training_steps(self):
+        steps = self.model.optimizer.iterations
+        latent = getattr(self.model, "latent_optimizer", None)
+        if latent is not None and latent is not self.model.optimizer:
+            steps = keras.ops.add(keras.ops.cast(steps, "int64"), keras.ops.cast(latent.iterations, "int64"))
+        return keras.ops.cast(steps, "int64")
+
+    def on_test_end(self, logs=None):
+        if self.model.optimizer is not None and hasattr(self.model.optimizer, "iterations"):
+            with self._val_writer.as_default():
+                step = self._training_steps()
+                for name, value in (logs or {}).items():
+                    self.summary.scalar(f"evaluation_{name}_vs_iterations", value, step=step)
+        self._pop_writer()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        if self.write_steps_per_second:
+            self._previous_epoch_iterations = keras.ops.cast(self._training_steps(), "float32")
+
+    def _compute_steps_per_second(self):
+        done = keras.ops.cast(self._training_steps(), "float32") - self._previous_epoch_iterations
+        return float(keras.ops.convert_to_numpy(done)) / max(time.time() - self._epoch_start_time, 1e-9)
+
+    def _collect_learning_rate(self, logs):
+        logs = super()._collect_learning_rate(logs)
+        latent = getattr(self.model, "latent_optimizer", None)
+        if latent is not None:
+            logs["latent_learning_rate"] = float(keras.ops.convert_to_numpy(latent.learning_rate))
+        return logs

@@ -1,5 +1,7 @@
 """The paper's schedule: phases in fit's history, KL annealing, resume, phase-aware early stopping."""
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -142,3 +144,36 @@ def test_phase_aware_lr_decay_ignores_latent_epochs(data):
     assert lr == pytest.approx(0.0025)
     # The latent optimizer is untouched.
     assert float(keras.ops.convert_to_numpy(model.latent_optimizer.learning_rate)) == pytest.approx(0.01)
+
+
+def _scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
+    """{tag: [(step, value), ...]} of every scalar in the event files under ``log_dir``."""
+    import tensorflow as tf
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(Path(log_dir).rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tensor = value.HasField("tensor")
+                number = float(tf.make_ndarray(value.tensor)) if tensor else value.simple_value
+                found.setdefault(value.tag, []).append((int(event.step), number))
+    return found
+
+
+def test_tensorboard_steps_advance_in_latent_epochs_and_log_both_learning_rates(data, tmp_path):
+    from lem_keras.callbacks import PhaseAwareTensorBoard
+
+    x, y = data
+    model = _model()
+    schedule = AlternatingSchedule(pretrain_epochs=1, latent_epochs=1, plateau_patience=1, monitor="flat",
+                                   mode="min")
+    board = PhaseAwareTensorBoard(str(tmp_path), write_steps_per_second=True)
+    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0, validation_data=(x, y),
+                        callbacks=[ConstantLog(), schedule, board])
+    assert [int(p) for p in history.history["phase"]] == [0, 1, 1, 0]  # latent epochs first and last
+    scalars = _scalars(tmp_path)
+    steps = [step for step, _ in scalars["evaluation_loss_vs_iterations"]]
+    assert steps == [2, 4, 6, 8]  # two batches per epoch, in every phase
+    assert [v for _, v in scalars["epoch_latent_learning_rate"]] == pytest.approx([1e-3] * 4)
+    assert [v for _, v in scalars["epoch_learning_rate"]] == pytest.approx([1e-3] * 4)
+    assert all(v > 0 for _, v in scalars["epoch_steps_per_second"])
