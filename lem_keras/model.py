@@ -473,6 +473,14 @@ class LatentEmotionMemory(keras.Model):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """``keras.Model.predict``; features of no text give an empty ``(0, K)`` result (Keras's
+        loop fails on input without a batch)."""
+        tokens = x.get("tokens") if isinstance(x, dict) else None
+        if tokens is not None and getattr(tokens, "shape", (None,))[0] == 0:
+            return ops.convert_to_numpy(self(x, training=False))
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+
     # ------------------------------------------------------------------ config
     def get_config(self):
         return {

@@ -77,3 +77,19 @@ def test_any_iterable_of_strings_is_accepted(pipeline, model):
     expected = predict_scores(model, pipeline, ["so happy", "so sad"])
     for texts in (("so happy", "so sad"), np.array(["so happy", "so sad"]), iter(["so happy", "so sad"])):
         np.testing.assert_allclose(predict_scores(model, pipeline, texts), expected, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- item 8: no text
+
+
+def test_no_text_gives_an_empty_result(pipeline, model):
+    features = pipeline.transform([])
+    assert features["tokens"].shape == (0, pipeline.max_length)
+    assert np.asarray(model(features)).shape == (0, 3)
+    details = model(features, return_details=True)
+    assert np.asarray(details["latent_distribution"]).shape == (0, 3)
+    assert np.asarray(details["attention"]).shape == (0, 3, pipeline.max_length)
+    predicted = model.predict(features, verbose=0)
+    assert isinstance(predicted, np.ndarray) and predicted.shape == (0, 3)
+    assert model.predict_labels(features).shape == (0, 3)
+    assert predict_scores(model, pipeline, []).shape == (0, 3)
