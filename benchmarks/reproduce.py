@@ -58,7 +58,7 @@ PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550), "ren-cecps": (0.43
 
 def plan(args) -> list[dict]:
     """Every run: dataset, name, model kind, TrainConfig overrides, seed."""
-    from lem_keras.training import named_config
+    from lem_keras.config import named_config
 
     runs: list[dict] = []
     datasets = []
@@ -112,26 +112,20 @@ def run_id(run: dict) -> str:
 
 
 def _load_splits(dataset: str, path: str):
-    from lem_keras.data.readers import find_split_files, load_dataset
+    from lem_keras.training import load_splits
 
-    fmt = "semeval" if dataset == "semeval" else "ren-cecps"
-    train_path, dev_path = find_split_files(path, fmt)
-    return load_dataset(train_path, fmt), load_dataset(dev_path, fmt)
+    splits = load_splits(path, dataset)
+    return splits.train, splits.dev
 
 
 def _config(run: dict, epochs: int | None):
     """The shipped configuration of the run's dataset (what `lem-keras train` trains), with
     its resources found beside the data, and the run's overrides."""
-    from lem_keras.training import named_config, resolve_data_paths
+    from lem_keras.config import named_config, resolve_data_paths
 
-    config = named_config(run["dataset"])
-    for key, value in run["overrides"].items():
-        setattr(config, key, value)
-    resolve_data_paths(config, run["path"], origin=f"{run['dataset']} configuration")
-    config.seed = run["seed"]
-    if epochs:
-        config.epochs = epochs
-    return config
+    overrides = {**run["overrides"], "seed": run["seed"], **({"epochs": epochs} if epochs else {})}
+    config = named_config(run["dataset"]).replace(**overrides)
+    return resolve_data_paths(config, run["path"], origin=f"{run['dataset']} configuration")
 
 
 def _run_tfidf(run, train, dev):
@@ -143,33 +137,27 @@ def _run_tfidf(run, train, dev):
 
 
 def _run_bigru(run, train, dev, epochs):
+    """The BiGRU baseline on LEM's own recipe: the same pipeline, vectors and datasets
+    (tokens only), binary cross-entropy, early stopping on the dev loss."""
     import keras
-    import tensorflow as tf
 
     from lem_keras.baselines import build_bigru_classifier
-    from lem_keras.data.featurizer import make_tf_dataset
-    from lem_keras.training import fit_pipeline
+    from lem_keras.training import prepare
 
-    config = _config(run, None)
-    keras.utils.set_random_seed(run["seed"])
-    pipeline = fit_pipeline(config, train)
+    prepared = prepare(_config(run, None), train, dev)
+    config = prepared.config
 
     def tokens_only(features, labels):
         return features["tokens"], labels
 
-    train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=32, shuffle=True,
-                               seed=run["seed"]).map(tokens_only)
-    dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256).map(tokens_only)
-    from lem_keras.training import embedding_matrix_for
-
-    matrix = embedding_matrix_for(config, pipeline)
-    model = build_bigru_classifier(len(pipeline.token_vocabulary), config.embedding_dim,
-                                   pipeline.max_length, train.labels.shape[1], embedding_matrix=matrix)
+    train_ds, dev_ds = prepared.train_ds.map(tokens_only), prepared.dev_ds.map(tokens_only)
+    model = build_bigru_classifier(len(prepared.pipeline.token_vocabulary), config.embedding_dim,
+                                   prepared.pipeline.max_length, train.labels.shape[1],
+                                   embedding_matrix=prepared.embedding_matrix)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     model.fit(train_ds, validation_data=dev_ds, epochs=epochs or 30, callbacks=[stop], verbose=2)
     scores = model.predict(dev_ds.map(lambda x, y: x), verbose=0)
-    del tf
     return scores, {"best_epoch": int(stop.best_epoch) + 1 if stop.best_epoch is not None else None}
 
 
@@ -177,11 +165,10 @@ def _run_lem(run, train, dev, epochs, model_dir):
     from lem_keras.training import predict_scores
     from lem_keras.training import train as train_lem
 
-    config = _config(run, epochs)
-    result = train_lem(config, train, dev, out_dir=model_dir, verbose=2)
+    result = train_lem(_config(run, epochs), train, dev, out_dir=model_dir, verbose=2)
     scores = predict_scores(result.model, result.pipeline, dev.texts)
     extra = {"best_epoch": result.best_epoch, "epochs_run": len(result.history.get("loss", [])),
-             "config": config.to_dict()}
+             "config": result.config.to_dict()}
     return scores, extra
 
 

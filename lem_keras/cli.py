@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-FORMATS = ("semeval", "ren-cecps", "csv", "tsv", "jsonl")
+from lem_keras.config import MONITORS
+from lem_keras.data.readers import FORMATS
 
 
 class CLIError(Exception):
@@ -49,86 +50,56 @@ def _load(path: str, fmt: str | None, args=None, emotion_names=None):
     return load_dataset(path, fmt or "auto", **options)
 
 
-def _resolve_training_data(args):
-    """(train, dev, config_name) from ``--data`` (none: the embedded demo corpus)."""
-    from lem_keras.data.readers import find_split_files
+#: The shipped configuration of a data format (others: the default TrainConfig).
+_FORMAT_CONFIGS = {"semeval": "semeval", "ren-cecps": "ren-cecps"}
+
+
+def _training_setup(args):
+    """``(train, dev, config, config_name)`` for `train` and `tune`: the data (``--data``,
+    else the embedded demo corpus), the configuration (``--config``, else the shipped one
+    of the data's format) with the command line's overrides, ``{data}`` resolved."""
+    from lem_keras.config import TrainConfig, apply_overrides, load_config, resolve_data_paths
 
     if not args.data:
         from lem_keras.data.demo import load_demo
 
         language = args.language or "en"
         train, dev = load_demo(language)
-        return train, dev, "demo", language
-    fmt = args.format
-    if len(args.data) == 1 and Path(args.data[0]).is_dir():
-        train_path, dev_path = find_split_files(args.data[0], fmt)
-    elif len(args.data) == 2:
-        train_path, dev_path = args.data
+        fmt, data_dir, default_name = None, None, "demo"
     else:
-        raise CLIError("--data takes a directory holding train and dev files, or two files: TRAIN DEV")
-    train = _load(str(train_path), fmt, args)
-    dev = _load(str(dev_path), fmt, args, emotion_names=train.emotion_names)
-    name = {"semeval": "semeval", "ren-cecps": "ren-cecps"}.get(fmt or "", None)
-    language = args.language or ("zh" if fmt == "ren-cecps" else "en")
-    return train, dev, name, language
+        from lem_keras.training import load_splits
 
-
-def _training_config(args, config_name: str | None, language: str, data_dir: str | None):
-    from lem_keras.training import TrainConfig, named_config, resolve_data_paths
-
-    if args.config:
-        if Path(args.config).is_file():
-            try:
-                values = json.loads(Path(args.config).read_text("utf-8"))
-                if not isinstance(values, dict):
-                    raise TypeError("expected a JSON object of TrainConfig fields")
-                config = TrainConfig.from_dict(values)
-            except (ValueError, TypeError, UnicodeDecodeError) as error:
-                raise CLIError(f"{args.config}: {error}") from None
-        else:
-            config = named_config(args.config)
-    elif config_name:
-        config = named_config(config_name)
-    else:
-        config = TrainConfig()
-    if config_name == "demo" and language == "zh":
-        config.language = "zh"
-    config.language = language
-    overrides = {
-        "hops": args.hops,
-        "seed": args.seed,
-        "epochs": args.epochs,
-        "pretrain_epochs": args.pretrain_epochs,
-        "embedding_dim": args.embedding_dim,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "max_length": args.max_length,
-        "stopwords": args.stopwords,
-        "segmentation": args.segmentation,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(config, key, value)
-    if args.embeddings is not None:
-        # Given vectors replace the configuration's own (file or pre-training corpus);
-        # "none" means randomly initialised embeddings.
-        config.embeddings = None if args.embeddings.lower() == "none" else args.embeddings
-        config.embeddings_corpus = None
-        if config.embeddings is None:
-            config.vocabulary_from_vectors = False  # no vectors to take words from
-    if args.lexicon:
-        config.lexicons = [] if [v.lower() for v in args.lexicon] == ["none"] else list(args.lexicon)
-    if args.freeze_embeddings:
-        config.trainable_embeddings = False
-    if args.no_wled:
-        config.use_wled = False
-    if args.no_rle:
-        config.use_rle = False
+        splits = load_splits(args.data, args.format, **_table_options(args))
+        train, dev, fmt = splits.train, splits.dev, splits.format
+        data_dir = args.data[0] if len(args.data) == 1 and Path(args.data[0]).is_dir() else None
+        default_name = _FORMAT_CONFIGS.get(fmt)
+        language = args.language or ("zh" if fmt == "ren-cecps" else None)
+    name = args.config or default_name
+    config = load_config(name) if name else TrainConfig()
+    config = apply_overrides(
+        config,
+        language=language,
+        hops=args.hops,
+        seed=args.seed,
+        epochs=args.epochs,
+        pretrain_epochs=args.pretrain_epochs,
+        embedding_dim=args.embedding_dim,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        stopwords=args.stopwords,
+        segmentation=args.segmentation,
+        embeddings=args.embeddings,
+        lexicons=args.lexicon,
+        freeze_embeddings=args.freeze_embeddings,
+        no_wled=args.no_wled,
+        no_rle=args.no_rle,
+    )
     try:
-        resolve_data_paths(config, data_dir, origin=f"configuration {args.config or config_name or 'default'}")
+        resolve_data_paths(config, data_dir, origin=f"configuration {name or 'default'}")
     except (ValueError, FileNotFoundError) as error:
         raise CLIError(f"{error}; override it with --embeddings/--lexicon (none to go without) or --config FILE") from None
-    return config
+    return train, dev, config, name or "default"
 
 
 def _read_input_lines(path: str | None) -> list[str]:
@@ -161,12 +132,10 @@ def cmd_train(args) -> int:
         # First: the CPU can only be split into logical devices before TF initialises them.
         strategy = mirrored_strategy()
         print(f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas", file=sys.stderr)
-    train_data, dev_data, config_name, language = _resolve_training_data(args)
-    data_dir = args.data[0] if args.data and Path(args.data[0]).is_dir() else None
-    config = _training_config(args, config_name, language, data_dir)
+    train_data, dev_data, config, config_name = _training_setup(args)
     print(
         f"training LEM on {len(train_data.texts)} train / {len(dev_data.texts)} dev texts, "
-        f"{len(train_data.emotion_names)} emotions, config {config_name or 'default'}",
+        f"{len(train_data.emotion_names)} emotions, config {config_name}",
         file=sys.stderr,
     )
     # stdout carries only the final JSON (so it can be piped); progress and logs go to stderr.
@@ -188,15 +157,14 @@ def cmd_train(args) -> int:
 def cmd_tune(args) -> int:
     from lem_keras.tuning import distributed_role, format_table, load_space, run_search
 
-    train_data, dev_data, config_name, language = _resolve_training_data(args)
-    data_dir = args.data[0] if args.data and Path(args.data[0]).is_dir() else None
-    config = _training_config(args, config_name, language, data_dir)
+    train_data, dev_data, config, config_name = _training_setup(args)
     space = load_space(args.space)
     role = distributed_role()
+    objective = args.objective or config.monitor
     print(
         f"tuning LEM ({args.tuner}, {args.max_trials} trials, {args.epochs} epochs, objective "
-        f"{args.objective}, role {role}) on {len(train_data.texts)} train / {len(dev_data.texts)} dev "
-        f"texts, config {config_name or 'default'}; searching {', '.join(sorted(space))}",
+        f"{objective}, role {role}) on {len(train_data.texts)} train / {len(dev_data.texts)} dev "
+        f"texts, config {config_name}; searching {', '.join(sorted(space))}",
         file=sys.stderr,
     )
     result = run_search(
@@ -207,7 +175,7 @@ def cmd_tune(args) -> int:
         tuner=args.tuner,
         max_trials=args.max_trials,
         epochs=args.epochs,
-        objective=args.objective,
+        objective=objective,
         space=space,
         overwrite=args.overwrite,
         verbose=args.verbose,
@@ -217,7 +185,7 @@ def cmd_tune(args) -> int:
     if result.role == "worker":
         print(f"worker {os.environ.get('KERASTUNER_TUNER_ID')} finished", file=sys.stderr)
         return 0
-    print(format_table(result.rows, args.objective) if result.rows else "no trials")
+    print(format_table(result.rows, objective) if result.rows else "no trials")
     if result.dev_metrics is not None:
         print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
         print(f"best model written to {args.out} (trials: {args.out}/trials.md)", file=sys.stderr)
@@ -404,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="number of trials (random, bayesian)")
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
-    p.add_argument("--objective", choices=("val_micro_f1", "val_jaccard", "val_macro_f1"),
-                   default="val_micro_f1", help="dev metric to maximise")
+    p.add_argument("--objective", choices=MONITORS,
+                   help="dev quantity the search optimises and early stopping watches "
+                   "(default: the configuration's monitor, val_macro_pr_auc in the shipped ones)")
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming DIR/search")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="Keras progress output")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -481,10 +450,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CLIError, DataFormatError, FileNotFoundError, FileExistsError, IsADirectoryError, UnicodeDecodeError) as error:
-        print(f"lem-keras: error: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:
+    except (CLIError, DataFormatError, OSError, ValueError) as error:
+        # DataFormatError, ConfigError and UnicodeDecodeError are ValueErrors; a missing
+        # file, a directory given for a file, a refused output directory are OSErrors.
         print(f"lem-keras: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from lem_keras.callbacks import SCHEDULE_STATE_SIZE
+from lem_keras.config import ModelConfig
 from lem_keras.layers import (
     EmotionMemoryHop,
     EmotionSequenceClassifier,
@@ -37,37 +39,18 @@ class LatentEmotionMemory(keras.Model):
         num_emotions: K.
         ebow_size: V, size of the eBoW vocabulary.
         vocab_size: size of the token vocabulary (index 0 = padding).
-        embedding_dim: E, token embedding size.
-        hops: H, number of memory hops.
         emotion_names: optional K names (kept in the config).
-        use_wled: concatenate ``z_k W_led,k`` in eq. 15 (False = the paper's LEM-Wled).
-        use_rle: use R^le in eq. 8's attention (False = the paper's LEM-Rle).
-        latent_hidden: encoder width of the latent module.
-        led_dim: E_led, columns of W_led.
-        ef_dim: E_ef, columns of W_ef (the emotion feature embedding / memory).
-        le_dim: size of R^le_k.
-        attention_dim: hidden size of eq. 8's additive attention.
-        gru_units: units per direction of the emotion-axis BiGRU.
-        dropout: dropout on the token embeddings and around the emotion BiGRU
-            (the paper uses 0.01).
-        word_dropout: eBoW word dropout of the encoder input.
         embedding_initializer: initializer of the token embedding.
-        trainable_embeddings: whether the token embedding is trained.
         embedding_matrix: optional (vocab_size, embedding_dim) initial embedding; not
             stored in the config (the saved weights carry it).
         seed: optional seed of the stochastic layers.
-        kl_free_bits: free bits (Kingma et al., 2016) of eq. 6's KL term: each latent
-            dimension's batch-mean KL below this many nats costs nothing, which keeps
-            the posterior from collapsing onto the prior (Z carrying nothing); 0: the
-            plain KL. The logged ``kl_loss`` is always the plain KL.
-        classifier_residual: eq. 16's classifier reads the BiGRU output concatenated with
-            R_total,k (as the authors' code does).
-        emotion_bias: a trainable bias per emotion on eq. 16's logits.
-        private_output: eq. 16's per-step classifier is emotion k's own at step k (not
-            one unit shared by all steps).
-        positive_weights: optional K weights on the positive term of eq. 17's
-            cross-entropy (class balancing for rare emotions); None: all 1, the paper's
-            loss.
+        **kwargs: the network's options, the fields of
+            :class:`lem_keras.config.ModelConfig` (``embedding_dim``, ``hops``,
+            ``use_wled``, ``use_rle``, ``latent_hidden``, ``led_dim``, ``ef_dim``,
+            ``le_dim``, ``attention_dim``, ``gru_units``, ``dropout``, ``word_dropout``,
+            ``kl_free_bits``, ``classifier_residual``, ``private_output``,
+            ``trainable_embeddings``; defaults and meaning there), checked there and kept
+            as ``model.options``; and ``keras.Model``'s own (``name``, ``dtype``).
 
     Call arguments:
         inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
@@ -75,6 +58,9 @@ class LatentEmotionMemory(keras.Model):
         return_details: if true, return a dict with ``probabilities`` (batch, K),
             ``latent_distribution`` (batch, K) and ``attention`` (batch, K, L) (last hop's
             input attention) instead of the probabilities alone.
+
+    A text without evidence (no token in the vocabulary and no eBoW word: an empty or blank
+    text, or only unknown words) gets probability 0 for every emotion (see ``has_evidence``).
 
     Example:
     >>> import numpy as np
@@ -94,107 +80,68 @@ class LatentEmotionMemory(keras.Model):
         num_emotions: int,
         ebow_size: int,
         vocab_size: int,
-        embedding_dim: int = 300,
-        hops: int = 3,
         emotion_names: Sequence[str] | None = None,
-        use_wled: bool = True,
-        use_rle: bool = True,
-        latent_hidden: int = 300,
-        led_dim: int = 64,
-        ef_dim: int = 64,
-        le_dim: int = 64,
-        attention_dim: int = 32,
-        gru_units: int = 128,
-        dropout: float = 0.01,
-        word_dropout: float = 0.1,
         embedding_initializer="uniform",
-        trainable_embeddings: bool = True,
         embedding_matrix: np.ndarray | None = None,
         seed: int | None = None,
-        positive_weights: Sequence[float] | None = None,
-        kl_free_bits: float = 0.0,
-        classifier_residual: bool = False,
-        emotion_bias: bool = False,
-        private_output: bool = False,
         **kwargs,
     ):
+        # The network's options are ModelConfig's fields (checked there); the rest of
+        # kwargs are keras.Model's (name, dtype, trainable).
+        option_names = ModelConfig.field_names()
+        self.options = ModelConfig(**{k: kwargs.pop(k) for k in option_names if k in kwargs})
         super().__init__(**kwargs)
         if emotion_names is not None and len(emotion_names) != num_emotions:
             raise ValueError(f"emotion_names has {len(emotion_names)} names for {num_emotions} emotions.")
-        if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}.")
         self.num_emotions = int(num_emotions)
         self.ebow_size = int(ebow_size)
         self.vocab_size = int(vocab_size)
-        self.embedding_dim = int(embedding_dim)
-        self.hops = int(hops)
         self.emotion_names = (
             [str(n) for n in emotion_names]
             if emotion_names is not None
             else [f"emotion_{k}" for k in range(num_emotions)]
         )
-        self.use_wled = bool(use_wled)
-        self.use_rle = bool(use_rle)
-        self.latent_hidden = int(latent_hidden)
-        self.led_dim = int(led_dim)
-        self.ef_dim = int(ef_dim)
-        self.le_dim = int(le_dim)
-        self.attention_dim = int(attention_dim)
-        self.gru_units = int(gru_units)
-        self.dropout = float(dropout)
-        self.word_dropout = float(word_dropout)
         self.embedding_initializer = keras.initializers.get(embedding_initializer)
-        self.trainable_embeddings = bool(trainable_embeddings)
         self.seed = seed
-        if positive_weights is not None:
-            positive_weights = [float(w) for w in positive_weights]
-            if len(positive_weights) != num_emotions or min(positive_weights) <= 0:
-                raise ValueError(
-                    f"positive_weights must be {num_emotions} positive numbers, got {positive_weights}."
-                )
-        self.positive_weights = positive_weights
-        if kl_free_bits < 0:
-            raise ValueError(f"kl_free_bits must be >= 0, got {kl_free_bits}.")
-        self.kl_free_bits = float(kl_free_bits)
-        self.classifier_residual = bool(classifier_residual)
-        self.emotion_bias = bool(emotion_bias)
-        self.private_output = bool(private_output)
+        options = self.options
+        embedding_dim, hops, dropout = options.embedding_dim, options.hops, options.dropout
+        self.embedding_dim, self.hops = embedding_dim, hops
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
             vocab_size,
             embedding_dim,
             embeddings_initializer=self.embedding_initializer,
-            trainable=trainable_embeddings,
+            trainable=options.trainable_embeddings,
             name="token_embedding",
             dtype=policy,
         )
         self.token_dropout = keras.layers.Dropout(dropout, seed=seed, dtype=policy)
         self.latent_module = LatentEmotionModule(
             num_emotions,
-            hidden_dim=latent_hidden,
-            latent_embedding_dim=led_dim,
-            feature_embedding_dim=ef_dim,
-            word_dropout=word_dropout,
+            hidden_dim=options.latent_hidden,
+            latent_embedding_dim=options.led_dim,
+            feature_embedding_dim=options.ef_dim,
+            word_dropout=options.word_dropout,
             seed=seed,
             name="latent_module",
             dtype=policy,
         )
         self.latent_embedding_layer = MaskedLatentEmbedding(
-            le_dim, name="masked_latent_embedding", dtype=policy
+            options.le_dim, name="masked_latent_embedding", dtype=policy
         )
         self.memory_hops = [
             EmotionMemoryHop(
-                attention_dim, use_emotion_query=use_rle, name=f"memory_hop_{h + 1}", dtype=policy
+                options.attention_dim, use_emotion_query=options.use_rle, name=f"memory_hop_{h + 1}",
+                dtype=policy,
             )
             for h in range(self.hops)
         ]
         self.emotion_classifier = EmotionSequenceClassifier(
-            gru_units,
+            options.gru_units,
             dropout=dropout,
-            residual=classifier_residual,
-            emotion_bias=emotion_bias,
-            private_output=private_output,
+            residual=options.classifier_residual,
+            private_output=options.private_output,
             name="emotion_classifier",
             dtype=policy,
         )
@@ -206,11 +153,10 @@ class LatentEmotionMemory(keras.Model):
             name="thresholds",
             dtype="float32",
         )
-        # [phase (0 latent / 1 joint), epochs in phase, best monitored value, epochs without
-        # improvement, best is set, returns to latent]: AlternatingSchedule's state, kept in
-        # the model so that BackupAndRestore restores it with the weights.
+        # AlternatingSchedule's state (layout: lem_keras.callbacks.ScheduleSlot), kept in the
+        # model so that BackupAndRestore restores it with the weights.
         self.schedule_state = self.add_weight(
-            shape=(6,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
+            shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
         )
         if embedding_matrix is not None:
             matrix = np.asarray(embedding_matrix)
@@ -235,17 +181,18 @@ class LatentEmotionMemory(keras.Model):
         k, e = self.num_emotions, self.embedding_dim
         self.token_embedding.build((None, None))
         self.latent_module.build((None, self.ebow_size))
-        w_led_shape = (k, self.led_dim)
+        options = self.options
+        w_led_shape = (k, options.led_dim)
         self.latent_embedding_layer.build((None, k), w_led_shape)
         for hop in self.memory_hops:
             hop.build(
                 (None, None, e),
                 (None, None),
                 (None, k, e),
-                (None, k, self.le_dim),
-                (self.ebow_size, self.ef_dim),
+                (None, k, options.le_dim),
+                (self.ebow_size, options.ef_dim),
             )
-        feature_dim = e + (self.led_dim if self.use_wled else 0)
+        feature_dim = e + (options.led_dim if options.use_wled else 0)
         self.emotion_classifier.build((None, k, feature_dim))
         self.built = True
 
@@ -267,7 +214,7 @@ class LatentEmotionMemory(keras.Model):
             hop_out = hop(token_states, token_mask, context, queries, self.latent_module.feature_embedding)
             context = hop_out["context"]
         features = hop_out["input_summary"] + hop_out["memory_read"]
-        if self.use_wled:
+        if self.options.use_wled:
             features = ops.concatenate([features, ops.cast(scaled_rows, features.dtype)], axis=-1)
         probabilities = self.emotion_classifier(features, training=training)
         return probabilities, hop_out["input_attention"]
@@ -275,6 +222,9 @@ class LatentEmotionMemory(keras.Model):
     def call(self, inputs, training=None, return_details: bool = False):
         latent = self.latent_module(inputs["ebow"], training=training)
         probabilities, attention = self._classify(inputs, latent, training=training)
+        # A text without evidence (no in-vocabulary token, no eBoW word: empty, blank or only
+        # unknown words) predicts no emotion: probability 0 for every emotion.
+        probabilities = probabilities * self.has_evidence(inputs, probabilities.dtype)
         if return_details:
             return {
                 "probabilities": probabilities,
@@ -282,6 +232,14 @@ class LatentEmotionMemory(keras.Model):
                 "attention": attention,
             }
         return probabilities
+
+    @staticmethod
+    def has_evidence(inputs, dtype="float32"):
+        """``(batch, 1)``: 1 where the text has a token in the vocabulary (id > 1: neither
+        padding nor OOV) or an eBoW word, else 0."""
+        tokens = ops.any(ops.greater(inputs["tokens"], 1), axis=-1, keepdims=True)
+        words = ops.any(ops.greater(inputs["ebow"], 0), axis=-1, keepdims=True)
+        return ops.cast(ops.logical_or(tokens, words), dtype)
 
     def compute_output_spec(self, inputs, training=None, return_details: bool = False):
         batch = inputs["tokens"].shape[0]
@@ -391,21 +349,17 @@ class LatentEmotionMemory(keras.Model):
         reconstruction = ops.mean(latent["reconstruction_loss"])
         kl = ops.mean(latent["kl_loss"])
         kl_term = kl
-        if self.kl_free_bits > 0:
+        if self.options.kl_free_bits > 0:
             per_dimension = ops.mean(latent["kl_per_dimension"], axis=0)
-            kl_term = ops.sum(ops.maximum(per_dimension, self.kl_free_bits))
+            kl_term = ops.sum(ops.maximum(per_dimension, self.options.kl_free_bits))
         weight = ops.cast(self.latent_module.kl_weight, "float32")
         return reconstruction, kl, reconstruction + weight * kl_term
 
     def _classification_loss(self, y, probabilities, sample_weight=None):
-        # Eq. 17: binary cross-entropy averaged over the K emotions (positive terms
-        # optionally weighted per emotion).
+        # Eq. 17: binary cross-entropy averaged over the K emotions.
         y = ops.cast(y, "float32")
         p = ops.clip(ops.cast(probabilities, "float32"), 1e-7, 1.0 - 1e-7)
-        positive = y * ops.log(p)
-        if self.positive_weights is not None:
-            positive = positive * ops.convert_to_tensor(self.positive_weights, dtype="float32")
-        per_example = -ops.mean(positive + (1.0 - y) * ops.log(1.0 - p), axis=-1)
+        per_example = -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
         if sample_weight is not None:
             w = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
             return ops.sum(per_example * w) / ops.maximum(ops.sum(w), 1e-9)
@@ -484,31 +438,14 @@ class LatentEmotionMemory(keras.Model):
     # ------------------------------------------------------------------ config
     def get_config(self):
         return {
-            "name": self.name,
+            **super().get_config(),
             "num_emotions": self.num_emotions,
             "ebow_size": self.ebow_size,
             "vocab_size": self.vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "hops": self.hops,
             "emotion_names": self.emotion_names,
-            "use_wled": self.use_wled,
-            "use_rle": self.use_rle,
-            "latent_hidden": self.latent_hidden,
-            "led_dim": self.led_dim,
-            "ef_dim": self.ef_dim,
-            "le_dim": self.le_dim,
-            "attention_dim": self.attention_dim,
-            "gru_units": self.gru_units,
-            "dropout": self.dropout,
-            "word_dropout": self.word_dropout,
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
-            "trainable_embeddings": self.trainable_embeddings,
             "seed": self.seed,
-            "positive_weights": self.positive_weights,
-            "kl_free_bits": self.kl_free_bits,
-            "classifier_residual": self.classifier_residual,
-            "emotion_bias": self.emotion_bias,
-            "private_output": self.private_output,
+            **self.options.model_options(),
         }
 
     @classmethod

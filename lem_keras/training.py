@@ -1,7 +1,17 @@
 """The training recipe: text pipeline → LEM → paper's schedule → dev thresholds → artefacts.
 
 One place for what the CLI, the benchmarks, the tuner and the notebooks all do, so that a
-model trained by any of them is the same model. The layout of a model directory:
+model trained by any of them is the same model. Its seams:
+
+* :func:`load_splits` finds and reads the train and dev files of a dataset;
+* :func:`prepare` fits the text pipeline, builds the initial embedding matrix and the
+  ``tf.data`` datasets (the configuration's ``embedding_dim`` follows the vectors);
+* :func:`build_model` and :func:`schedule_callbacks` give the compiled model and the
+  paper's schedule for a configuration;
+* :func:`finalize` calibrates the thresholds on dev and scores dev;
+* :func:`train` is the four in a row, plus the artefacts below.
+
+The layout of a model directory:
 
     DIR/model.keras      the LatentEmotionMemory (thresholds included), `.keras` format
     DIR/pipeline.json    the fitted text pipeline (vocabularies, language, lengths)
@@ -18,150 +28,66 @@ import dataclasses
 import functools
 import json
 import time
-from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-CONFIG_NAMES = ("demo", "semeval", "ren-cecps")
+# The configuration lives in lem_keras.config; these names stay importable from here.
+from lem_keras.config import (  # noqa: F401
+    CONFIG_NAMES,
+    TrainConfig,
+    monitor_mode,
+    named_config,
+    resolve_data_paths,
+)
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Every choice that shapes a trained model; saved beside it as ``config.json``."""
+class Splits:
+    """The train and dev datasets of one corpus, and the format they were read as."""
 
-    language: str = "en"
-    segmentation: str = "auto"
-    # Text pipeline.
-    max_length: int = 50
-    max_tokens: int = 30000
-    min_token_count: int = 2
-    ebow_max_size: int = 2000
-    lexicons: list[str] = dataclasses.field(default_factory=list)
-    stopwords: str | None = None
-    embeddings: str | None = None
-    # Unlabeled text (one per line) to pre-train word2vec vectors on when `embeddings` is
-    # not set (trained once, cached; see data.embeddings.cached_word2vec).
-    embeddings_corpus: str | None = None
-    embeddings_method: str = "word2vec"  # or "fasttext" (pre-training on embeddings_corpus)
-    # Also give the token vocabulary the pre-trained vectors' words (train words first, up
-    # to max_tokens): dev/test words unseen in train keep their pre-trained vectors
-    # instead of falling to the OOV token.
-    vocabulary_from_vectors: bool = False
-    trainable_embeddings: bool = True
-    # Architecture (names follow docs/architecture.md).
-    embedding_dim: int = 300
-    hops: int = 3
-    latent_hidden: int = 128
-    led_dim: int = 64
-    ef_dim: int = 64
-    le_dim: int = 64
-    attention_dim: int = 32
-    gru_units: int = 64
-    dropout: float = 0.1
-    word_dropout: float = 0.2
-    binary_bow: bool = True
-    kl_free_bits: float = 0.0
-    classifier_residual: bool = False
-    emotion_bias: bool = False
-    private_output: bool = False
-    use_wled: bool = True
-    use_rle: bool = True
-    # Optimisation and the paper's schedule.
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    latent_learning_rate: float = 1e-3
-    epochs: int = 30
-    pretrain_epochs: int = 5
-    latent_epochs: int = 1
-    plateau_patience: int = 2
-    kl_anneal_epochs: int = 5
-    early_stopping_patience: int = 5
-    monitor: str = "val_micro_f1"
-    # Weight of eq. 17's positive terms per emotion, from the training label frequencies:
-    # "none" (the paper), "sqrt" (sqrt(negatives / positives)) or "balanced" (the ratio).
-    positive_weighting: str = "none"
-    # Polyak averaging of the weights (the main optimizer's ``use_ema``): 0 turns it off;
-    # otherwise dev evaluation, early stopping and the saved model use the averaged weights
-    # (``keras.callbacks.SwapEMAWeights``).
-    ema_momentum: float = 0.0
-    # Multiply the joint phase's learning rate by this factor when ``lr_plateau_monitor``
-    # has not improved for ``lr_plateau_patience`` joint epochs (PhaseAwareReduceLROnPlateau);
-    # 0: off. It may watch another quantity than early stopping's ``monitor``.
-    lr_plateau_factor: float = 0.0
-    lr_plateau_patience: int = 1
-    lr_plateau_monitor: str = "val_classification_loss"
-    lr_plateau_min: float = 0.0  # the decay never goes below this learning rate
-    seed: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    train: Any
+    dev: Any
+    format: str
 
 
-DATA_PLACEHOLDER = "{data}"
-_PATH_FIELDS = ("embeddings", "embeddings_corpus", "stopwords")
+def load_splits(data: str | Path | Sequence[str | Path], format: str | None = None, **table_options) -> Splits:
+    """Find and read the train and dev files of a dataset.
 
+    Args:
+        data: a directory holding the train and dev files (found by name), or the two
+            files ``(train, dev)``.
+        format: ``semeval``, ``ren-cecps``, ``csv``, ``tsv``, ``jsonl``; None or ``auto``:
+            from the file extension, then the header.
+        **table_options: column options of ``readers.read_table`` (csv/tsv/jsonl).
 
-def resolve_data_paths(config: TrainConfig, data_dir: str | Path | None, origin: str = "configuration") -> TrainConfig:
-    """Put ``data_dir`` in place of ``{data}`` in the config's file paths and check that
-    every file exists (in place; also returned).
-
-    The shipped configurations name resources that live beside the data rather than in
-    the package (``{data}/../lexicons/...``). A missing file raises ``FileNotFoundError``
-    naming the field, the path and its unresolved form. A Chinese configuration without
-    stop words takes a ``stopwords*.txt`` found in ``data_dir`` (Ren-CECps ships one).
+    The dev file is read with the training file's emotions, in their order (a labels
+    column names only the emotions it holds). Train and dev emotions that still differ
+    raise ``ValueError`` naming both files.
     """
-    if config.stopwords is None and data_dir is not None and config.language == "zh":
-        found = sorted(Path(data_dir).glob("stopwords*.txt"))
-        if found:
-            config.stopwords = str(found[0])
+    from lem_keras.data.readers import detect_format, find_split_files, load_dataset
 
-    def resolve(field: str, raw: str) -> str:
-        if DATA_PLACEHOLDER in raw and data_dir is None:
-            raise ValueError(
-                f"{origin}: {field} {raw!r} is read beside the data, but the data is not a directory; "
-                f"give --data DIR or set {field} yourself"
-            )
-        path = raw.replace(DATA_PLACEHOLDER, str(data_dir)) if data_dir is not None else raw
-        if not Path(path).is_file():
-            hint = f" ({raw!r} in the {origin})" if raw != path else ""
-            raise FileNotFoundError(f"{field}: {path} does not exist{hint}")
-        return str(Path(path).resolve()) if raw != path else path
-
-    for field in _PATH_FIELDS:
-        value = getattr(config, field)
-        if value:
-            setattr(config, field, resolve(field, value))
-    config.lexicons = [resolve("lexicons", raw) for raw in config.lexicons]
-    return config
-
-
-def named_config(name: str) -> TrainConfig:
-    """The shipped configuration for a dataset (``demo``, ``semeval``, ``ren-cecps``)."""
-    if name not in CONFIG_NAMES:
-        raise ValueError(f"no shipped configuration {name!r}; choose one of {', '.join(CONFIG_NAMES)}")
-    text = resources.files("lem_keras").joinpath("configs", f"{name}.json").read_text("utf-8")
-    return TrainConfig.from_dict(json.loads(text))
-
-
-@dataclasses.dataclass
-class TrainResult:
-    model: Any
-    pipeline: Any
-    history: dict[str, list[float]]
-    dev_metrics: dict[str, float]
-    thresholds: np.ndarray
-    seconds: float
-    best_epoch: int | None = None
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    if len(paths) == 1:
+        train_path, dev_path = find_split_files(paths[0], format)
+    elif len(paths) == 2:
+        train_path, dev_path = (Path(p) for p in paths)
+    else:
+        raise ValueError(f"give a directory holding train and dev files, or two files TRAIN DEV; got {len(paths)}")
+    fmt = format if format not in (None, "auto") else detect_format(train_path)
+    train = load_dataset(train_path, fmt, **table_options)
+    dev_options = dict(table_options)
+    if fmt in ("csv", "tsv", "jsonl"):
+        dev_options["emotion_names"] = list(train.emotion_names)
+    dev = load_dataset(dev_path, fmt, **dev_options)
+    if list(train.emotion_names) != list(dev.emotion_names):
+        raise ValueError(
+            f"{dev_path}: emotions {list(dev.emotion_names)} differ from those of {train_path}: "
+            f"{list(train.emotion_names)}"
+        )
+    return Splits(train, dev, fmt)
 
 
 def _seed_everything(seed: int) -> None:
@@ -217,44 +143,71 @@ def fit_pipeline(config: TrainConfig, train):
         max_length=config.max_length,
         ebow_max_size=config.ebow_max_size,
         segmentation=config.segmentation,
+        emotion_names=list(train.emotion_names),
     )
     return pipeline
 
 
-POSITIVE_WEIGHTINGS = ("none", "sqrt", "balanced")
-
-
-def positive_weights(labels, weighting: str) -> list[float] | None:
-    """Eq. 17's per-emotion positive weights from training labels (N, K) (None: unweighted).
-
-    ``sqrt`` gives sqrt(negatives / positives), ``balanced`` the ratio itself; an emotion
-    with no positive (or no negative) example gets weight 1.
-    """
-    if weighting not in POSITIVE_WEIGHTINGS:
-        raise ValueError(f"positive_weighting must be one of {', '.join(POSITIVE_WEIGHTINGS)}, got {weighting!r}")
-    if weighting == "none":
+def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
+    """The initial token embedding from ``config.embeddings``, else from vectors
+    pre-trained on ``config.embeddings_corpus``; None when neither is set (random
+    initialisation). Its width may differ from ``config.embedding_dim``: :func:`prepare`
+    makes the configuration follow it."""
+    if not config.embeddings and not config.embeddings_corpus:
         return None
-    y = np.asarray(labels, dtype="float64")
-    positives = y.sum(axis=0)
-    negatives = len(y) - positives
-    ratio = np.where((positives > 0) & (negatives > 0), negatives / np.maximum(positives, 1.0), 1.0)
-    weights = np.sqrt(ratio) if weighting == "sqrt" else ratio
-    return [float(w) for w in weights]
+    from lem_keras.data.embeddings import build_embedding_matrix
+
+    if not config.embeddings:
+        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on {config.embeddings_corpus}"
+            " (pre-trained once, cached)")
+    source = word_vectors_path(config)
+    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, _word_vectors(source), seed=config.seed)
+    log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
+    return matrix
 
 
-def build_model(
-    config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None, train_labels=None
-):
-    """A compiled LatentEmotionMemory sized for ``pipeline``.
+@dataclasses.dataclass
+class Prepared:
+    """What a model is trained from: see :func:`prepare`."""
 
-    ``train_labels`` (N, K) set eq. 17's positive weights when ``config.positive_weighting``
-    asks for them.
+    config: TrainConfig
+    pipeline: Any
+    embedding_matrix: np.ndarray | None
+    train_ds: Any
+    dev_ds: Any
+    emotion_names: list[str]
+
+
+def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepared:
+    """Seed, fit the text pipeline on ``train`` (unless ``pipeline`` is given), build the
+    initial embedding matrix and the train (shuffled) and dev datasets.
+
+    The returned ``config`` is ``config`` with ``embedding_dim`` set to the width of the
+    given vectors, when they differ (logged); ``config`` itself is not changed.
     """
-    weights = None
-    if config.positive_weighting != "none":
-        if train_labels is None:
-            raise ValueError(f"positive_weighting={config.positive_weighting!r} needs the training labels")
-        weights = positive_weights(train_labels, config.positive_weighting)
+    from lem_keras.data.featurizer import make_tf_dataset
+
+    if list(train.emotion_names) != list(dev.emotion_names):
+        raise ValueError(f"train and dev emotions differ: {train.emotion_names} vs {dev.emotion_names}")
+    _seed_everything(config.seed)
+    if pipeline is None:
+        pipeline = fit_pipeline(config, train)
+    log(
+        f"text pipeline: {len(pipeline.token_vocabulary)} tokens, "
+        f"{len(pipeline.ebow_vocabulary)} eBoW words, max_length {pipeline.max_length}"
+    )
+    matrix = embedding_matrix_for(config, pipeline, log=log)
+    if matrix is not None and matrix.shape[1] != config.embedding_dim:
+        log(f"embedding_dim set to {matrix.shape[1]} to match the word vectors")
+        config = config.replace(embedding_dim=int(matrix.shape[1]))
+    train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=config.batch_size, shuffle=True,
+                               seed=config.seed)
+    dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256)
+    return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names))
+
+
+def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], embedding_matrix=None):
+    """A compiled LatentEmotionMemory with ``config``'s model options, sized for ``pipeline``."""
     import keras
 
     from lem_keras import metrics as lem_metrics
@@ -264,32 +217,12 @@ def build_model(
         num_emotions=len(emotion_names),
         ebow_size=len(pipeline.ebow_vocabulary),
         vocab_size=len(pipeline.token_vocabulary),
-        embedding_dim=config.embedding_dim,
-        hops=config.hops,
-        latent_hidden=config.latent_hidden,
-        led_dim=config.led_dim,
-        ef_dim=config.ef_dim,
-        le_dim=config.le_dim,
-        attention_dim=config.attention_dim,
-        gru_units=config.gru_units,
-        dropout=config.dropout,
-        word_dropout=config.word_dropout,
-        use_wled=config.use_wled,
-        use_rle=config.use_rle,
         emotion_names=list(emotion_names),
         embedding_matrix=embedding_matrix,
-        trainable_embeddings=config.trainable_embeddings,
-        positive_weights=weights,
-        kl_free_bits=config.kl_free_bits,
-        classifier_residual=config.classifier_residual,
-        emotion_bias=config.emotion_bias,
-        private_output=config.private_output,
+        **config.model_options(),
     )
-    if not 0.0 <= config.ema_momentum < 1.0:
-        raise ValueError(f"ema_momentum must be in [0, 1), got {config.ema_momentum!r}")
-    ema = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum > 0 else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, **ema),
+        optimizer=keras.optimizers.Adam(config.learning_rate),
         latent_optimizer=keras.optimizers.Adam(config.latent_learning_rate),
         metrics=[
             lem_metrics.MicroF1(),
@@ -301,24 +234,23 @@ def build_model(
     return model
 
 
-def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
-    """The initial token embedding from ``config.embeddings``, else vectors pre-trained on
-    ``config.embeddings_corpus`` (None when neither is set: random initialisation)."""
-    if not config.embeddings and not config.embeddings_corpus:
-        return None
-    from lem_keras.data.embeddings import build_embedding_matrix
+@dataclasses.dataclass
+class Finalized:
+    """Dev thresholds, dev metrics at them, and the dev scores: see :func:`finalize`."""
 
-    if not config.embeddings:
-        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on {config.embeddings_corpus}"
-            " (pre-trained once, cached)")
-    source = word_vectors_path(config)
-    vectors = _word_vectors(source)
-    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
-    if matrix.shape[1] != config.embedding_dim:
-        log(f"embedding_dim set to {matrix.shape[1]} to match {source}")
-        config.embedding_dim = int(matrix.shape[1])
-    log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
-    return matrix
+    thresholds: np.ndarray
+    dev_metrics: dict[str, float]
+    dev_scores: np.ndarray
+
+
+def finalize(model, pipeline, dev) -> Finalized:
+    """Calibrate per-emotion thresholds on ``dev``, store them in ``model`` and score dev."""
+    from lem_keras.metrics import calibrate_thresholds, multilabel_report
+
+    scores = predict_scores(model, pipeline, dev.texts)
+    thresholds = np.asarray(calibrate_thresholds(dev.labels, scores))
+    model.set_thresholds(thresholds)
+    return Finalized(thresholds, multilabel_report(dev.labels, scores, thresholds), scores)
 
 
 def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:
@@ -334,35 +266,11 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
 
 def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
     """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``,
-    preceded by ``SwapEMAWeights`` when ``config.ema_momentum`` is set and followed by
-    ``PhaseAwareReduceLROnPlateau`` (on ``config.lr_plateau_monitor``) when
-    ``config.lr_plateau_factor`` is.
-
-    ``SwapEMAWeights(swap_on_epoch=True)`` comes first, so the dev evaluation, the early
-    stopping's best weights and everything saved after an epoch see the averaged weights;
-    ``fit`` ends by restoring the best (averaged) weights.
-    """
-    import keras
-
+    followed by ``PhaseAwareReduceLROnPlateau`` (on ``config.lr_plateau_monitor``) when
+    ``config.lr_plateau_factor`` is set."""
     from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
 
-    if not 0.0 <= config.lr_plateau_factor < 1.0:
-        raise ValueError(f"lr_plateau_factor must be in [0, 1), got {config.lr_plateau_factor!r}")
-
-    def mode(monitor: str) -> str:
-        return "min" if "loss" in monitor else "max"
-
-    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema_momentum > 0 else []
-    decay = (
-        [PhaseAwareReduceLROnPlateau(monitor=config.lr_plateau_monitor, mode=mode(config.lr_plateau_monitor),
-                                     factor=config.lr_plateau_factor,
-                                     patience=config.lr_plateau_patience, min_lr=config.lr_plateau_min,
-                                     verbose=1)]
-        if config.lr_plateau_factor > 0
-        else []
-    )
-    return [
-        *swap,
+    callbacks = [
         AlternatingSchedule(
             pretrain_epochs=config.pretrain_epochs if pretrain_epochs is None else pretrain_epochs,
             latent_epochs=config.latent_epochs,
@@ -371,12 +279,29 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
         ),
         PhaseAwareEarlyStopping(
             monitor=config.monitor,
-            mode=mode(config.monitor),
+            mode=monitor_mode(config.monitor),
             patience=config.early_stopping_patience,
             restore_best_weights=True,
         ),
-        *decay,
     ]
+    if config.lr_plateau_factor > 0:
+        callbacks.append(PhaseAwareReduceLROnPlateau(
+            monitor=config.lr_plateau_monitor, mode=monitor_mode(config.lr_plateau_monitor),
+            factor=config.lr_plateau_factor, patience=config.lr_plateau_patience, verbose=1,
+        ))
+    return callbacks
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: Any
+    pipeline: Any
+    history: dict[str, list[float]]
+    dev_metrics: dict[str, float]
+    thresholds: np.ndarray
+    seconds: float
+    best_epoch: int | None = None
+    config: TrainConfig | None = None
 
 
 def train(
@@ -398,28 +323,11 @@ def train(
     """
     import keras
 
-    from lem_keras.data.featurizer import make_tf_dataset
-    from lem_keras.metrics import calibrate_thresholds, multilabel_report
-
-    if list(train_data.emotion_names) != list(dev_data.emotion_names):
-        raise ValueError(
-            f"train and dev emotions differ: {train_data.emotion_names} vs {dev_data.emotion_names}"
-        )
     start = time.perf_counter()
-    _seed_everything(config.seed)
-    pipeline = fit_pipeline(config, train_data)
-    log(
-        f"text pipeline: {len(pipeline.token_vocabulary)} tokens, "
-        f"{len(pipeline.ebow_vocabulary)} eBoW words, max_length {pipeline.max_length}"
-    )
-    matrix = embedding_matrix_for(config, pipeline, log=log)
+    prepared = prepare(config, train_data, dev_data, log=log)
+    config = prepared.config
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config, pipeline, list(train_data.emotion_names), matrix, train_data.labels)
-
-    train_ds = make_tf_dataset(
-        pipeline, train_data.texts, train_data.labels, batch_size=config.batch_size, shuffle=True, seed=config.seed
-    )
-    dev_ds = make_tf_dataset(pipeline, dev_data.texts, dev_data.labels, batch_size=256)
+        model = build_model(config, prepared.pipeline, prepared.emotion_names, prepared.embedding_matrix)
 
     callbacks = schedule_callbacks(config)
     if out_dir is not None:
@@ -431,23 +339,20 @@ def train(
     callbacks.extend(extra_callbacks or [])
 
     history = model.fit(
-        train_ds, validation_data=dev_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose
+        prepared.train_ds, validation_data=prepared.dev_ds, epochs=config.epochs, callbacks=callbacks,
+        verbose=verbose,
     )
-    dev_scores = predict_scores(model, pipeline, dev_data.texts)
-    thresholds = calibrate_thresholds(dev_data.labels, dev_scores)
-    model.set_thresholds(thresholds)
-    dev_metrics = multilabel_report(dev_data.labels, dev_scores, thresholds)
-    seconds = time.perf_counter() - start
+    final = finalize(model, prepared.pipeline, dev_data)
     stopper = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
-    best_epoch = getattr(stopper, "best_epoch", None)
     result = TrainResult(
         model=model,
-        pipeline=pipeline,
+        pipeline=prepared.pipeline,
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
-        dev_metrics=dev_metrics,
-        thresholds=np.asarray(thresholds),
-        seconds=seconds,
-        best_epoch=best_epoch,
+        dev_metrics=final.dev_metrics,
+        thresholds=final.thresholds,
+        seconds=time.perf_counter() - start,
+        best_epoch=getattr(stopper, "best_epoch", None),
+        config=config,
     )
     if out_dir is not None:
         save_artifacts(out_dir, result, config)

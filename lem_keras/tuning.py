@@ -31,7 +31,6 @@ import dataclasses
 import json
 import math
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,12 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from lem_keras.callbacks import is_latent_epoch
+from lem_keras.config import MONITORS, TrainConfig, monitor_mode
+
 TUNERS = ("random", "bayesian", "hyperband")
-OBJECTIVES = ("val_micro_f1", "val_jaccard", "val_macro_f1", "val_loss", "val_classification_loss")
+#: What a search can optimise: the monitors of TrainConfig (lem_keras.config.MONITORS).
+OBJECTIVES = MONITORS
 
 #: The default search space. Keys are TrainConfig fields; a value is a list (a choice), a
 #: dict ``{"min", "max"[, "step"][, "sampling"]}`` (an integer range when both bounds are
@@ -57,13 +60,8 @@ DEFAULT_SPACE: dict[str, Any] = {
     "pretrain_epochs": {"min": 0, "max": 10},
 }
 
-#: Hyper-parameters used by ``fit`` (training-loop choices), not by ``build``.
-FIT_HYPERPARAMETERS = ("pretrain_epochs", "latent_epochs", "plateau_patience", "kl_anneal_epochs")
-
 
 def _config_fields() -> set[str]:
-    from lem_keras.training import TrainConfig
-
     return {f.name for f in dataclasses.fields(TrainConfig)}
 
 
@@ -136,12 +134,10 @@ class LEMHyperModel(kt.HyperModel):
         emotion_names: the K emotion names.
         space: the search space (:func:`load_space`); default :data:`DEFAULT_SPACE`.
         embedding_matrix: optional initial token embedding (from ``config.embeddings``).
-        train_labels: the training labels (N, K), for eq. 17's positive weights when a
-            trial's ``positive_weighting`` is not ``none``.
     """
 
     def __init__(self, base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
-                 name="lem", tunable=True, train_labels=None):
+                 name="lem", tunable=True):
         super().__init__(name=name, tunable=tunable)
         self.base_config = copy.deepcopy(base_config)
         self.pipeline = pipeline
@@ -149,21 +145,17 @@ class LEMHyperModel(kt.HyperModel):
         self.space = dict(DEFAULT_SPACE if space is None else space)
         validate_space(self.space)
         self.embedding_matrix = embedding_matrix
-        self.train_labels = train_labels
 
     def config_for(self, hp):
         """The TrainConfig of one trial: the base with the trial's values."""
-        config = copy.deepcopy(self.base_config)
-        for name, spec in self.space.items():
-            setattr(config, name, _declare(hp, name, spec))
-        return config
+        return self.base_config.replace(**{name: _declare(hp, name, spec) for name, spec in self.space.items()})
 
     def build(self, hp):
         from lem_keras.training import _seed_everything, build_model
 
         config = self.config_for(hp)
         _seed_everything(config.seed)
-        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix, self.train_labels)
+        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix)
 
     def fit(self, hp, model, *args, **kwargs):
         from lem_keras.training import schedule_callbacks
@@ -177,10 +169,9 @@ class LEMHyperModel(kt.HyperModel):
         return model.fit(*args, **kwargs)
 
 
-def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None, train_labels=None):
+def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None):
     """A :class:`LEMHyperModel` (a ``keras_tuner.HyperModel``)."""
-    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix,
-                         train_labels=train_labels)
+    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix)
 
 
 class LatentEpochMask(keras.callbacks.Callback):
@@ -199,17 +190,16 @@ class LatentEpochMask(keras.callbacks.Callback):
         self.objective = objective
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or self.objective not in logs or float(logs.get("phase", 1.0)) >= 0.5:
+        if logs is None or self.objective not in logs or not is_latent_epoch(self.model, logs):
             return
-        logs[self.objective] = float("inf") if "loss" in self.objective else float("-inf")
+        logs[self.objective] = float("inf") if monitor_mode(self.objective) == "min" else float("-inf")
 
 
 # ----------------------------------------------------------------------------- tuners
 
 
 def _objective(name: str):
-
-    return kt.Objective(name, direction="min" if "loss" in name else "max")
+    return kt.Objective(name, direction=monitor_mode(name))
 
 
 def make_tuner(kind: str, hypermodel, objective: str, max_trials: int, epochs: int, directory,
@@ -287,7 +277,7 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
     """The trials as a Markdown table, best objective first."""
     names = sorted({k for row in rows for k in row["hyperparameters"] if not k.startswith("tuner/")})
     header = ["trial", "worker", "status", *names, objective]
-    reverse = "loss" not in objective
+    reverse = monitor_mode(objective) == "max"
 
     def key(row):
         value = row[objective]
@@ -324,27 +314,6 @@ def distributed_role() -> str:
     return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago on ``host``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 120.0, process=None) -> None:
-    """Block until something accepts TCP connections on ``host:port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process {process.pid} exited ({process.returncode}) before listening")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
-
-
 def run_search(
     base_config,
     train_data,
@@ -353,7 +322,7 @@ def run_search(
     tuner: str = "random",
     max_trials: int = 10,
     epochs: int = 30,
-    objective: str = "val_micro_f1",
+    objective: str | None = None,
     space: dict[str, Any] | None = None,
     overwrite: bool = False,
     verbose: int | str = 0,
@@ -362,64 +331,47 @@ def run_search(
 ) -> SearchResult:
     """Fit the pipeline once, search, summarise the trials and save the best model.
 
+    ``objective`` (default: the configuration's ``monitor``, a threshold-free dev metric
+    in the shipped configurations) is what the tuner ranks trials by and what each
+    trial's early stopping watches; a different one replaces the monitor, and says so.
     In KerasTuner's distributed mode a worker only runs trials and returns an empty
     result; the chief serves the oracle and writes the summary and the best model.
     """
-    from lem_keras.data.featurizer import TextPipeline, make_tf_dataset
-    from lem_keras.metrics import calibrate_thresholds, multilabel_report
-    from lem_keras.training import (
-        TrainResult,
-        _seed_everything,
-        embedding_matrix_for,
-        fit_pipeline,
-        predict_scores,
-        save_artifacts,
-    )
+    from lem_keras.data.featurizer import TextPipeline
+    from lem_keras.training import TrainResult, finalize, prepare, save_artifacts
 
-    if list(train_data.emotion_names) != list(dev_data.emotion_names):
-        raise ValueError(
-            f"train and dev emotions differ: {train_data.emotion_names} vs {dev_data.emotion_names}"
-        )
+    objective = objective or base_config.monitor
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if max_trials < 1 or epochs < 1:
         raise ValueError("max_trials and epochs must be at least 1")
+    if objective != base_config.monitor:
+        log(f"early stopping watches the objective {objective} instead of the configuration's {base_config.monitor}")
+    config = base_config.replace(epochs=epochs, monitor=objective)
     role = distributed_role()
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    config = copy.deepcopy(base_config)
-    config.epochs = epochs
-    config.monitor = objective
     space = load_space(overrides=None) if space is None else space
     validate_space(space)
 
-    _seed_everything(config.seed)
     # The pipeline is fitted once; in distributed mode the chief's copy is shared.
     shared = out / "search_pipeline"
+    pipeline = None
     if role == "worker" and (shared / "pipeline.json").is_file():
         pipeline = TextPipeline.load(shared)
-    else:
-        pipeline = fit_pipeline(config, train_data)
-        if role == "chief":
-            pipeline.save(shared)
-    log(
-        f"text pipeline: {len(pipeline.token_vocabulary)} tokens, "
-        f"{len(pipeline.ebow_vocabulary)} eBoW words, max_length {pipeline.max_length}"
-    )
-    matrix = embedding_matrix_for(config, pipeline, log=log)
-    names = list(train_data.emotion_names)
-    hypermodel = make_hypermodel(config, pipeline, names, space=space, embedding_matrix=matrix,
-                                 train_labels=train_data.labels)
+    prepared = prepare(config, train_data, dev_data, log=log, pipeline=pipeline)
+    config = prepared.config
+    if role == "chief":
+        prepared.pipeline.save(shared)
+    hypermodel = make_hypermodel(config, prepared.pipeline, prepared.emotion_names, space=space,
+                                 embedding_matrix=prepared.embedding_matrix)
     search_tuner = make_tuner(
         tuner, hypermodel, objective, max_trials, epochs, out, project_name="search",
         seed=config.seed, overwrite=overwrite and role != "worker",
     )
-    train_ds = make_tf_dataset(pipeline, train_data.texts, train_data.labels,
-                               batch_size=config.batch_size, shuffle=True, seed=config.seed)
-    dev_ds = make_tf_dataset(pipeline, dev_data.texts, dev_data.labels, batch_size=256)
     search_tuner.search(
-        train_ds, validation_data=dev_ds, epochs=epochs, verbose=verbose,
+        prepared.train_ds, validation_data=prepared.dev_ds, epochs=epochs, verbose=verbose,
         callbacks=[keras.callbacks.TensorBoard(str(out / "logs"))],
     )
     if role == "worker":
@@ -440,15 +392,13 @@ def run_search(
     best = best_trials[0]
     best_config = hypermodel.config_for(best.hyperparameters.copy())
     model = search_tuner.load_model(best)
-    dev_scores = predict_scores(model, pipeline, dev_data.texts)
-    thresholds = calibrate_thresholds(dev_data.labels, dev_scores)
-    model.set_thresholds(thresholds)
-    dev_metrics = multilabel_report(dev_data.labels, dev_scores, thresholds)
+    final = finalize(model, prepared.pipeline, dev_data)
     result = TrainResult(
-        model=model, pipeline=pipeline, history={}, dev_metrics=dev_metrics,
-        thresholds=np.asarray(thresholds), seconds=time.perf_counter() - start, best_epoch=best.best_step,
+        model=model, pipeline=prepared.pipeline, history={}, dev_metrics=final.dev_metrics,
+        thresholds=final.thresholds, seconds=time.perf_counter() - start, best_epoch=best.best_step,
+        config=best_config,
     )
     save_artifacts(out, result, best_config)
     best_values = {k: _plain(v) for k, v in best.hyperparameters.values.items()}
     log(f"best trial {best.trial_id}: {objective} {best.score:.4f}; model written to {out}")
-    return SearchResult(rows, best_values, best_config, dev_metrics, out, role)
+    return SearchResult(rows, best_values, best_config, final.dev_metrics, out, role)

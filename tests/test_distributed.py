@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from lem_keras.tuning import free_port, wait_for_port
 from tests.test_tuning import write_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tuning"))
+from launch_distributed import free_port, wait_for_port
 
 
 def _env(**extra: str) -> dict[str, str]:

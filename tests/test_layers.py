@@ -139,24 +139,22 @@ def test_sequence_classifier_shape():
     assert p.shape == (B, K) and np.all((p > 0) & (p < 1))
 
 
-def test_sequence_classifier_residual_reads_each_step_and_bias_shifts_each_emotion():
+def test_sequence_classifier_residual_reads_each_step():
     x = np.random.default_rng(0).normal(size=(B, K, 5)).astype("float32")
     plain = EmotionSequenceClassifier(units=4)
     plain(x)
     assert plain.classifier.kernel.shape == (8, 1)
-    residual = EmotionSequenceClassifier(units=4, residual=True, emotion_bias=True)
+    residual = EmotionSequenceClassifier(units=4, residual=True)
     residual(x)
-    assert residual.classifier.kernel.shape == (8 + 5, 1) and residual.bias.shape == (K,)
+    assert residual.classifier.kernel.shape == (8 + 5, 1)
     # The logit of step k moves with step k's own input through the residual weights only:
     # zero the BiGRU part of the kernel and the classifier is linear in x[:, k].
     kernel = np.zeros((13, 1), "float32")
     kernel[8:, 0] = [1, 0, 0, 0, 0]
     residual.classifier.kernel.assign(kernel)
-    residual.classifier.bias.assign([0.0])
-    bias = np.linspace(-1, 1, K).astype("float32")
-    residual.bias.assign(bias)
+    residual.classifier.bias.assign([0.5])
     p = keras.ops.convert_to_numpy(residual(x))
-    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(x[..., 0] + bias))), rtol=1e-5)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(x[..., 0] + 0.5))), rtol=1e-5)
 
 
 def test_sequence_classifier_private_output_gives_each_emotion_its_own_unit():
@@ -194,7 +192,7 @@ def test_sequence_classifier_private_output_gives_each_emotion_its_own_unit():
         MaskedLatentEmbedding(D, kernel_initializer="he_normal"),
         EmotionMemoryHop(A, use_emotion_query=False, kernel_initializer="orthogonal"),
         EmotionSequenceClassifier(units=6, dropout=0.2),
-        EmotionSequenceClassifier(units=6, residual=True, emotion_bias=True),
+        EmotionSequenceClassifier(units=6, residual=True),
         EmotionSequenceClassifier(units=6, private_output=True),
     ],
     ids=lambda layer: type(layer).__name__,

@@ -163,38 +163,27 @@ def test_bad_phase_rejected():
         _model().set_phase("classifier")
 
 
-def test_positive_weights_scale_only_the_positive_terms_of_eq17():
-    x, y = _data(8)
-    y[0] = [1.0, 0.0, 0.0, 1.0]
-    weights = [3.0, 1.0, 0.5, 2.0]
-    weighted = _model(positive_weights=weights)
-    plain = _model()
-    p = np.clip(keras.ops.convert_to_numpy(plain(x)), 1e-7, 1 - 1e-7)
-    expected = -np.mean(np.asarray(weights) * y * np.log(p) + (1 - y) * np.log(1 - p), axis=-1).mean()
-    unweighted = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p), axis=-1).mean()
-    got = float(weighted._classification_loss(y, p))
-    assert got == pytest.approx(expected, rel=1e-5)
-    assert float(plain._classification_loss(y, p)) == pytest.approx(unweighted, rel=1e-5)
-    assert got != pytest.approx(unweighted, rel=1e-3)
-    clone = LatentEmotionMemory.from_config(weighted.get_config())
-    assert clone.positive_weights == weights
+def test_config_carries_the_model_options_and_the_keras_base_config():
+    """get_config = keras.Model's own (name, dtype policy) + shapes + every ModelConfig field."""
+    from lem_keras.config import ModelConfig
+
+    model = _model(dtype="mixed_float16", name="lem_mixed")
+    config = model.get_config()
+    assert config["name"] == "lem_mixed"
+    assert "mixed_float16" in str(config["dtype"])
+    assert set(ModelConfig.field_names()) <= set(config)
+    clone = LatentEmotionMemory.from_config(config)
+    assert clone.dtype_policy.name == "mixed_float16"
+    assert clone.options == model.options
 
 
-@pytest.mark.parametrize("weights", [[1.0, 2.0], [1.0, 0.0, 1.0, 1.0]])
-def test_bad_positive_weights_rejected(weights):
-    with pytest.raises(ValueError, match="positive_weights"):
-        _model(positive_weights=weights)
+def test_unknown_or_bad_model_option_refused():
+    from lem_keras.config import ConfigError
 
-
-def test_positive_weights_from_label_frequencies():
-    from lem_keras.training import positive_weights
-
-    labels = np.array([[1, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1]])
-    assert positive_weights(labels, "none") is None
-    np.testing.assert_allclose(positive_weights(labels, "balanced"), [3.0, 1.0, 1.0])
-    np.testing.assert_allclose(positive_weights(labels, "sqrt"), [np.sqrt(3.0), 1.0, 1.0])
-    with pytest.raises(ValueError, match="positive_weighting"):
-        positive_weights(labels, "inverse")
+    with pytest.raises(ValueError, match="emotion_bias"):
+        _model(emotion_bias=True)  # a pruned option
+    with pytest.raises(ConfigError, match="hops"):
+        _model(hops=0)
 
 
 def test_free_bits_leave_kl_above_the_floor_free_and_log_the_plain_kl():

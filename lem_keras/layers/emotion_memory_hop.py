@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from lem_keras import defaults
 from lem_keras.layers._masking import masked_softmax
 
 
@@ -62,7 +63,7 @@ class EmotionMemoryHop(keras.layers.Layer):
 
     def __init__(
         self,
-        attention_dim: int = 64,
+        attention_dim: int = defaults.ATTENTION_DIM,
         use_emotion_query: bool = True,
         kernel_initializer="glorot_uniform",
         **kwargs,

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from lem_keras import defaults
+
 
 @keras.saving.register_keras_serializable(package="lem_keras")
 class EmotionSequenceClassifier(keras.layers.Layer):
@@ -15,9 +17,7 @@ class EmotionSequenceClassifier(keras.layers.Layer):
 
     With ``residual`` the classifier reads ``[BiGRU_k ; R_total,k]``, the BiGRU output
     concatenated with the step's own input (as the authors' code does), so each emotion's
-    own evidence reaches its output directly. With ``emotion_bias`` each emotion adds its
-    own bias to the shared unit's logit (a per-emotion prior, as a one-vs-rest linear
-    model has). With ``private_output`` the classifier of step k is emotion k's own
+    own evidence reaches its output directly. With ``private_output`` the classifier of step k is emotion k's own
     (kernel (K, F), bias (K,)): eq. 16's "softmax at the k-th time step" read as one
     softmax per step, the way the memory modules are private. A shared unit can only
     score how much evidence step k found; a private one also says which evidence counts
@@ -27,7 +27,6 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         units: GRU units per direction.
         dropout: dropout rate on the GRU input and before the classifier.
         residual: concatenate the step inputs to the BiGRU outputs.
-        emotion_bias: add a trainable bias per emotion to the logits.
         private_output: one classifier per emotion instead of one shared by all steps.
         **kwargs: standard layer keywords.
 
@@ -46,13 +45,12 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         Fei et al. (AAAI 2020), eqs. 15-16.
     """
 
-    def __init__(self, units: int = 128, dropout: float = 0.0, residual: bool = False,
-                 emotion_bias: bool = False, private_output: bool = False, **kwargs):
+    def __init__(self, units: int = defaults.GRU_UNITS, dropout: float = defaults.DROPOUT,
+                 residual: bool = False, private_output: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.dropout = float(dropout)
         self.residual = bool(residual)
-        self.emotion_bias = bool(emotion_bias)
         self.private_output = bool(private_output)
         self.input_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.bigru = keras.layers.Bidirectional(
@@ -67,8 +65,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     def build(self, input_shape):
         self.bigru.build(tuple(input_shape))
         features = 2 * self.units + (int(input_shape[-1]) if self.residual else 0)
-        if (self.emotion_bias or self.private_output) and input_shape[1] is None:
-            raise ValueError("emotion_bias and private_output need a known number of emotions (axis 1 of the input)")
+        if self.private_output and input_shape[1] is None:
+            raise ValueError("private_output needs a known number of emotions (axis 1 of the input)")
         if self.private_output:
             self.private_kernel = self.add_weight(
                 shape=(int(input_shape[1]), features), initializer="glorot_uniform", name="private_kernel"
@@ -76,8 +74,6 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             self.private_bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="private_bias")
         else:
             self.classifier.build((None, None, features))
-        if self.emotion_bias:
-            self.bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="emotion_bias")
 
     def call(self, inputs, training=None):
         steps = self.input_dropout(inputs, training=training)
@@ -90,8 +86,6 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             logits = ops.einsum("bkf,kf->bk", hidden, kernel) + ops.cast(self.private_bias, hidden.dtype)
         else:
             logits = ops.squeeze(self.classifier(hidden), axis=-1)
-        if self.emotion_bias:
-            logits = logits + ops.cast(self.bias, logits.dtype)
         return ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):
@@ -100,5 +94,5 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"units": self.units, "dropout": self.dropout, "residual": self.residual,
-                       "emotion_bias": self.emotion_bias, "private_output": self.private_output})
+                       "private_output": self.private_output})
         return config

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from lem_keras import defaults
 from lem_keras.layers.gaussian_sampling import GaussianSampling
 
 
@@ -66,10 +67,10 @@ class LatentEmotionModule(keras.layers.Layer):
     def __init__(
         self,
         num_emotions: int,
-        hidden_dim: int = 300,
-        latent_embedding_dim: int = 100,
-        feature_embedding_dim: int = 100,
-        word_dropout: float = 0.1,
+        hidden_dim: int = defaults.LATENT_HIDDEN,
+        latent_embedding_dim: int = defaults.LED_DIM,
+        feature_embedding_dim: int = defaults.EF_DIM,
+        word_dropout: float = defaults.WORD_DROPOUT,
         seed: int | None = None,
         **kwargs,
     ):

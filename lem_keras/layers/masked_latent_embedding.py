@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from lem_keras import defaults
+
 
 @keras.saving.register_keras_serializable(package="lem_keras")
 class MaskedLatentEmbedding(keras.layers.Layer):
@@ -38,7 +40,7 @@ class MaskedLatentEmbedding(keras.layers.Layer):
         Fei et al. (AAAI 2020), eq. 7 and the sentence after it; eq. 15.
     """
 
-    def __init__(self, units: int, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(self, units: int = defaults.LE_DIM, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
