@@ -214,7 +214,8 @@ def calibrate_thresholds(y_true, scores) -> np.ndarray:
         upper = col[last[best]]
         lower = col[last[best] + 1] if last[best] + 1 < len(col) else upper - 1e-3
         thresholds[j] = (upper + lower) / 2.0
-    return thresholds.astype("float32")
+    # Above 0: a text without evidence (probability 0) never predicts an emotion.
+    return np.maximum(thresholds, 1e-6).astype("float32")
 
 
 # ---------------------------------------------------------------------------- streaming

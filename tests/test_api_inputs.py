@@ -93,3 +93,47 @@ def test_no_text_gives_an_empty_result(pipeline, model):
     assert isinstance(predicted, np.ndarray) and predicted.shape == (0, 3)
     assert model.predict_labels(features).shape == (0, 3)
     assert predict_scores(model, pipeline, []).shape == (0, 3)
+
+
+# ----------------------------------------------------------------------------- item 13: no evidence
+
+NO_EVIDENCE = ["", "   \t ", "zzyzx qwfp", "😶", "\u200b"]
+
+
+def test_a_text_without_evidence_predicts_no_emotion(pipeline, model):
+    scores = predict_scores(model, pipeline, NO_EVIDENCE + ["so happy today"])
+    np.testing.assert_array_equal(scores[:-1], 0.0)
+    assert np.all(scores[-1] > 0)
+    thresholds = model.get_thresholds()
+    assert not (scores[:-1] >= thresholds).any()
+
+
+def test_the_model_itself_masks_texts_without_evidence(pipeline, model):
+    """In the call (so predict, explain and the SavedModel agree): token ids 0 (padding) and
+    1 (OOV) and an all-zero eBoW carry no evidence; one known token or one eBoW word does."""
+    length, size = pipeline.max_length, len(pipeline.ebow_vocabulary)
+    tokens = np.zeros((4, length), "int32")
+    tokens[1, :3] = 1  # only unknown words
+    tokens[2, 0] = 2  # one known token
+    ebow = np.zeros((4, size), "float32")
+    ebow[3, 0] = 1.0  # one eBoW word (tokens empty)
+    features = {"tokens": tokens, "ebow": ebow}
+    has_evidence = np.asarray(LatentEmotionMemory.has_evidence(features))
+    assert has_evidence[:, 0].tolist() == [0, 0, 1, 1]
+    for probabilities in (
+        model(features),
+        model(features, return_details=True)["probabilities"],
+        model.predict(features, verbose=0),
+    ):
+        probabilities = np.asarray(probabilities)
+        np.testing.assert_array_equal(probabilities[:2], 0.0)
+        assert np.all(probabilities[2:] > 0)
+
+
+def test_calibrated_thresholds_stay_above_zero():
+    from lem_keras.metrics import calibrate_thresholds
+
+    # The best F1 predicts every example, the one without evidence (score 0) included.
+    labels = np.array([[1], [1], [1]])
+    scores = np.array([[0.9], [0.0005], [0.0]], "float32")
+    assert calibrate_thresholds(labels, scores)[0] > 0
