@@ -105,9 +105,14 @@ def _training_setup(args):
 def _read_input_lines(path: str | None) -> list[str]:
     from lem_keras.data.readers import decode_lines, read_lines
 
+    # Invalid UTF-8 is replaced with U+FFFD, as the exported SavedModel does in-graph, with a
+    # warning naming the lines: every line still gets its answer.
+    def warn(message: str) -> None:
+        print(f"lem-keras: warning: {message}", file=sys.stderr)
+
     if path is None or path == "-":
-        return decode_lines(sys.stdin.buffer.read(), "<stdin>", keep_blank=True)
-    return read_lines(path, keep_blank=True)
+        return decode_lines(sys.stdin.buffer.read(), "<stdin>", keep_blank=True, errors="replace", warn=warn)
+    return read_lines(path, keep_blank=True, errors="replace", warn=warn)
 
 
 # Characters that JSON leaves raw but that many line readers (str.splitlines, JavaScript)

@@ -260,14 +260,27 @@ def test_predict_reads_stdin(semeval_run, monkeypatch):
     _check_predictions(stdout, lines)
 
 
-def test_predict_invalid_utf8_names_the_line_without_traceback(semeval_run, tmp_path):
+def test_predict_replaces_invalid_utf8_and_names_the_line(semeval_run, tmp_path, monkeypatch):
+    """As the SavedModel does in-graph: invalid bytes become U+FFFD; a warning names the line."""
     path = tmp_path / "bad.txt"
-    path.write_bytes(b"fine line\nanother fine line\nbroken \xff\xfe bytes\nlast\n")
-    result = _subprocess(["predict", "--model", semeval_run[0], "--input", path])
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert f"{path}:3:" in result.stderr and "UTF-8" in result.stderr
-    assert result.stdout == ""
+    path.write_bytes(b"fine line\nanother fine line\nbroken \xff so happy\nlast \xfe\n")
+    lines = ["fine line", "another fine line", "broken \ufffd so happy", "last \ufffd"]
+    code, stdout, stderr = _run_main(["predict", "--model", semeval_run[0], "--input", path])
+    assert code == 0, stderr
+    assert stderr.strip() == (
+        f"lem-keras: warning: {path}:3: invalid UTF-8 (byte 0xff) replaced with U+FFFD; also on line 4"
+    )
+    records = _check_predictions(stdout, lines)
+    from lem_keras.training import load_artifacts, predict_scores
+
+    model, pipeline = load_artifacts(semeval_run[0])
+    expected = predict_scores(model, pipeline, [lines[2]])[0]
+    assert list(records[2]["probabilities"].values()) == pytest.approx(expected.tolist(), abs=1e-6)
+    data = b"ok\n\xff\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    code, stdout, stderr = _run_main(["predict", "--model", semeval_run[0]])
+    assert code == 0 and "<stdin>:2: invalid UTF-8" in stderr
+    _check_predictions(stdout, ["ok", "\ufffd"])
 
 
 # ----------------------------------------------------------------------------- explain

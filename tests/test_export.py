@@ -250,6 +250,28 @@ def test_whitespace_and_empty_score_alike(english_signature):
     np.testing.assert_allclose(out["probabilities"][1:], out["probabilities"][[0, 0]], rtol=0, atol=1e-7)
 
 
+def test_invalid_utf8_replaced_alike_in_graph_and_cli(english, english_signature, tmp_path, capsys):
+    """One behaviour (docs/serving.md): invalid bytes become U+FFFD, in the exported graph
+    and in `lem-keras predict` (which warns on stderr, naming the line)."""
+    raw = [b"so happy \xff today", b"caf\xc3 angry and sad", b"\xfe\xfd"]
+    replaced = [r.decode("utf-8", "replace") for r in raw]
+    out = _call(english_signature, raw)
+    as_replaced = _call(english_signature, replaced)
+    np.testing.assert_allclose(out["probabilities"], as_replaced["probabilities"], rtol=0, atol=1e-6)
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", str(english[1]), "--input", str(path)]) == 0
+    captured = capsys.readouterr()
+    warning = f"{path}:1: invalid UTF-8 (byte 0xff) replaced with U+FFFD; also on lines 2, 3"
+    assert warning in captured.err
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["text"] for r in records] == replaced
+    model, _ = load_artifacts(english[1])
+    from_cli = np.array([[r["probabilities"][name] for name in model.emotion_names] for r in records])
+    np.testing.assert_allclose(out["probabilities"], from_cli, rtol=0, atol=1e-5)
+
+
 # ----------------------------------------------------------------------------- gRPC
 
 

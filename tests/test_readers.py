@@ -268,3 +268,20 @@ def test_nul_bytes_give_a_short_message(tmp_path):
     with pytest.raises(DataFormatError, match="missing a text column") as info:
         load_dataset(path)
     assert len(str(info.value)) < 250
+
+
+def test_lines_with_invalid_utf8_can_be_replaced_with_a_warning(tmp_path):
+    from lem_keras.data.readers import decode_lines
+
+    warnings = []
+    data = b"ok\nbad \xff\n\nworse \xfe\xfd\n"
+    assert decode_lines(data, "in", keep_blank=True, errors="replace", warn=warnings.append) == [
+        "ok", "bad \ufffd", "", "worse \ufffd\ufffd"
+    ]
+    assert warnings == ["in:2: invalid UTF-8 (byte 0xff) replaced with U+FFFD; also on line 4"]
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    assert read_lines(path, errors="replace", warn=warnings.append)[-1] == "worse \ufffd\ufffd"
+    assert warnings[-1].startswith(f"{path}:2: ")
+    with pytest.raises(DataFormatError, match=":2: invalid UTF-8"):
+        read_lines(path)  # strict by default

@@ -11,7 +11,7 @@ import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,18 +108,44 @@ def _read_text(path: str | os.PathLike, allow_empty: bool = False) -> str:
     return _decode_text(Path(path).read_bytes(), path, allow_empty)
 
 
-def _decode_text(data: bytes, path: str | os.PathLike, allow_empty: bool = False) -> str:
+def _decode_text(
+    data: bytes,
+    path: str | os.PathLike,
+    allow_empty: bool = False,
+    errors: str = "strict",
+    warn: Callable[[str], None] | None = None,
+) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise DataFormatError(
-            path, line, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8"
-        ) from None
+        if errors != "replace":
+            raise DataFormatError(
+                path, line, f"invalid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8"
+            ) from None
+        text = data.decode("utf-8", "replace")
+        if warn is not None:
+            warn(_replaced_message(data, path))
     text = text.removeprefix("\ufeff")
     if not text.strip() and not allow_empty:
         raise DataFormatError(path, None, "the file is empty")
     return text
+
+
+def _replaced_message(data: bytes, path) -> str:
+    """One line naming the lines whose invalid UTF-8 was replaced with U+FFFD."""
+    bad = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            bad.append((number, line[error.start]))
+    (first, byte), rest = bad[0], [n for n, _ in bad[1:]]
+    message = f"{path}:{first}: invalid UTF-8 (byte 0x{byte:02x}) replaced with U+FFFD"
+    if rest:
+        shown = ", ".join(map(str, rest[:10])) + (f" and {len(rest) - 10} more" if len(rest) > 10 else "")
+        message += f"; also on line{'s' if len(rest) > 1 else ''} {shown}"
+    return message
 
 
 def _lines(text: str) -> list[str]:
@@ -423,39 +449,58 @@ def read_table(
     return Dataset(texts, labels, emotion_names, ids)
 
 
-def read_lines(path: str | os.PathLike, keep_blank: bool = False) -> list[str]:
+def read_lines(
+    path: str | os.PathLike,
+    keep_blank: bool = False,
+    errors: str = "strict",
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
     """Read unlabeled text, one text per line.
 
     Args:
         path: a UTF-8 text file.
         keep_blank: keep blank and whitespace-only lines (prediction answers every line);
             by default they are skipped (corpora for word vectors).
+        errors: ``"strict"``: invalid UTF-8 is an error; ``"replace"``: invalid bytes become
+            U+FFFD (as the exported SavedModel does in-graph) and ``warn`` is called with one
+            line naming the file and the lines concerned.
+        warn: receives that message (``errors="replace"`` only).
 
     Returns:
         The lines, without line ends.
 
     Raises:
-        DataFormatError: on invalid UTF-8 (naming the line), or an empty file unless
-            ``keep_blank``.
+        DataFormatError: on invalid UTF-8 (naming the line) unless ``errors="replace"``, or
+            an empty file unless ``keep_blank``.
     """
-    return _select_lines(_read_text(path, allow_empty=keep_blank), keep_blank)
+    data = Path(path).read_bytes()
+    return _select_lines(_decode_text(data, path, keep_blank, errors, warn), keep_blank)
 
 
-def decode_lines(data: bytes, source: str = "<stdin>", keep_blank: bool = False) -> list[str]:
+def decode_lines(
+    data: bytes,
+    source: str = "<stdin>",
+    keep_blank: bool = False,
+    errors: str = "strict",
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
     """Like :func:`read_lines`, for bytes already read (e.g. from stdin).
 
     Args:
         data: UTF-8 bytes, one text per line.
         source: the name used in error messages.
         keep_blank: as in :func:`read_lines`.
+        errors: as in :func:`read_lines`.
+        warn: as in :func:`read_lines`.
 
     Returns:
         The lines, without line ends.
 
     Raises:
-        DataFormatError: on invalid UTF-8 (naming the line), or empty input unless ``keep_blank``.
+        DataFormatError: on invalid UTF-8 (naming the line) unless ``errors="replace"``, or
+            empty input unless ``keep_blank``.
     """
-    return _select_lines(_decode_text(data, source, allow_empty=keep_blank), keep_blank)
+    return _select_lines(_decode_text(data, source, keep_blank, errors, warn), keep_blank)
 
 
 def _select_lines(text: str, keep_blank: bool) -> list[str]:
