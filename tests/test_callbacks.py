@@ -75,6 +75,7 @@ def test_schedule_phases_and_kl_annealing(data):
     assert history.history["kl_weight"] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0])
 
 
+@pytest.mark.slow  # two fits of 8 epochs
 def test_schedule_state_survives_backup_and_restore(data, tmp_path):
     x, y = data
     backup = str(tmp_path / "backup")
@@ -100,6 +101,7 @@ def test_schedule_state_survives_backup_and_restore(data, tmp_path):
     assert [int(p) for p in history.history["phase"]] == EXPECTED[5:]
 
 
+@pytest.mark.slow  # two fits of up to 10 epochs
 def test_phase_aware_early_stopping_ignores_latent_epochs(data):
     x, y = data
     model = _model()
@@ -160,6 +162,7 @@ def _scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
     return found
 
 
+@pytest.mark.slow  # fits and reads TensorBoard event files
 def test_tensorboard_steps_advance_in_latent_epochs_and_log_both_learning_rates(data, tmp_path):
     from lem_keras.callbacks import PhaseAwareTensorBoard
 

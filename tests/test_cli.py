@@ -398,6 +398,7 @@ def test_malformed_data_file_in_process(semeval_run):
     assert stdout == ""
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_malformed_data_file_subprocess_has_no_traceback(tmp_path):
     bad = FIXTURES / "malformed.txt"
     result = _subprocess(["train", "--data", SEMEVAL_DIR / "tiny-train.txt", bad, "--out", tmp_path / "m"])

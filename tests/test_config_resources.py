@@ -60,6 +60,7 @@ def test_missing_resource_names_field_and_path(tmp_path):
         resolve_data_paths(TrainConfig(embeddings_corpus="{data}/x.txt"), None)
 
 
+@pytest.mark.slow  # pre-trains vectors, then trains
 def test_train_pretrains_vectors_once_and_reads_lexicons_beside_the_data(tmp_path, monkeypatch):
     data = _layout(tmp_path)
     cache = tmp_path / "cache"

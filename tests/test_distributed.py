@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tuning"))
 from launch_distributed import free_port, wait_for_port
 
+# Distributed tuning and MirroredStrategy training, in subprocesses.
+pytestmark = pytest.mark.slow
+
 
 def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)

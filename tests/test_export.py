@@ -22,6 +22,9 @@ from lem_keras.data.text import segment_chinese
 from lem_keras.training import load_artifacts, named_config, save_artifacts, train
 from tests.sizes import TINY_TRAINING
 
+# Trains two models and exports SavedModels (some checks in fresh processes).
+pytestmark = pytest.mark.slow
+
 TINY = TINY_TRAINING
 OUTPUTS = {"probabilities": tf.float32, "emotions": tf.int32, "latent_distribution": tf.float32}
 ODD = [

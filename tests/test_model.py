@@ -96,6 +96,7 @@ def test_latent_step_leaves_classifier_untouched_joint_step_moves_it():
     assert any(not np.array_equal(a, b) for a, b in zip(optimizer_before, _values(model.optimizer.variables)))
 
 
+@pytest.mark.slow  # trains until it overfits
 def test_fit_logs_losses_and_overfits_32_examples():
     x, y = _data(32)
     model = _model()
@@ -133,6 +134,7 @@ def test_initial_embedding_matrix_frozen_or_trainable():
         _model(embedding_matrix=matrix[:, :5])
 
 
+@pytest.mark.slow  # fits, saves and reloads .keras files
 @pytest.mark.parametrize("options", [{}, {"private_output": True, "classifier_residual": True}], ids=["shared", "private"])
 def test_save_load_safe_mode_identical(tmp_path, options):
     x, y = _data(16)

@@ -39,6 +39,7 @@ def test_generated_notebooks_are_stored_without_outputs(name):
             assert cell.outputs == [] and cell.execution_count is None
 
 
+@pytest.mark.slow  # runs every notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_without_errors(path, monkeypatch):
     monkeypatch.setenv("LEM_FAST", "1")

@@ -18,6 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+# CLI training in subprocesses, one of them killed and resumed.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "cli"
 EPOCHS = 6

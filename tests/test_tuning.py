@@ -110,6 +110,7 @@ def hparams_runs(log_dir: Path) -> set[str]:
     return runs
 
 
+@pytest.mark.slow  # two trials of training, a fresh tuner process
 def test_tune_cli_two_trials_summary_hparams_and_predict(tmp_path, capsys):
     from lem_keras.cli import main
 
