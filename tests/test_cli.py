@@ -171,12 +171,14 @@ def test_csv_dev_missing_an_emotion_still_lines_up(tmp_path):
 
 def test_train_data_directory_without_format(tmp_path):
     """`train --data DIR` with no --format: the format comes from the files (extension, header)."""
-    from lem_keras.cli import _resolve_training_data
+    from lem_keras.training import load_splits
 
     args = build_parser().parse_args(["train", "--data", str(SEMEVAL_DIR), "--out", str(tmp_path)])
-    train, dev_data = _resolve_training_data(args)[:2]
-    assert (len(train), len(dev_data)) == (40, 12)
-    assert train.emotion_names == dev_data.emotion_names == EMOTIONS
+    assert args.format is None
+    splits = load_splits(args.data, args.format)
+    assert splits.format == "semeval"  # picks the shipped semeval configuration
+    assert (len(splits.train), len(splits.dev)) == (40, 12)
+    assert splits.train.emotion_names == splits.dev.emotion_names == EMOTIONS
 
 
 # ----------------------------------------------------------------------------- evaluate
