@@ -57,7 +57,9 @@ def test_distributed_tuning_chief_and_two_workers(tmp_path, processes):
         logs[tuner_id] = open(tmp_path / f"{tuner_id}.log", "wb")  # noqa: SIM115
         env = _env(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
                    KERASTUNER_ORACLE_PORT=str(port))
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=logs[tuner_id], stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=logs[tuner_id], stderr=subprocess.STDOUT
+        )
         processes.append(process)
         return process
 

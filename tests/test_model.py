@@ -135,7 +135,9 @@ def test_initial_embedding_matrix_frozen_or_trainable():
 
 
 @pytest.mark.slow  # fits, saves and reloads .keras files
-@pytest.mark.parametrize("options", [{}, {"private_output": True, "classifier_residual": True}], ids=["shared", "private"])
+@pytest.mark.parametrize(
+    "options", [{}, {"private_output": True, "classifier_residual": True}], ids=["shared", "private"]
+)
 def test_save_load_safe_mode_identical(tmp_path, options):
     x, y = _data(16)
     model = _model(emotion_names=["anger", "joy", "fear", "sadness"], **options)
