@@ -8,6 +8,7 @@ the latent module alone again, then jointly again, until the dev score stops imp
 from __future__ import annotations
 
 import enum
+import os
 import time
 import warnings
 
@@ -23,25 +24,38 @@ __all__ = [
     "PhaseAwareEarlyStopping",
     "PhaseAwareReduceLROnPlateau",
     "ScheduleSlot",
+    "ShuffleEpoch",
     "is_latent_epoch",
 ]
 
 
 class ScheduleSlot(enum.IntEnum):
-    """The layout of ``LatentEmotionMemory.schedule_state``, a float vector that the model
-    holds (so that ``BackupAndRestore`` saves it with the weights) and that
-    :class:`AlternatingSchedule` alone reads and writes."""
+    """The layout of ``LatentEmotionMemory.schedule_state``, a float64 vector that the model
+    holds (so that ``BackupAndRestore`` saves it with the weights): the training state of
+    the schedule's callbacks, each reading and writing only its own slots, so that a
+    killed run resumes exactly where it stopped."""
 
+    # AlternatingSchedule
     PHASE = 0  # 0 latent, 1 joint
     EPOCHS_IN_PHASE = 1
     BEST = 2  # best monitored value of the current joint phase
     WAIT = 3  # joint epochs without improvement
     HAS_BEST = 4  # whether BEST is set
     LATENT_RETURNS = 5  # returns to the latent phase so far
+    # PhaseAwareEarlyStopping
+    STOP_SAVED = 6  # whether the slots below hold a state
+    STOP_WAIT = 7
+    STOP_BEST = 8  # NaN: no best yet
+    STOP_BEST_EPOCH = 9
+    # PhaseAwareReduceLROnPlateau
+    DECAY_SAVED = 10
+    DECAY_WAIT = 11
+    DECAY_BEST = 12
+    DECAY_COOLDOWN = 13
 
 
 SCHEDULE_STATE_SIZE = len(ScheduleSlot)
-_PHASE, _EPOCHS_IN_PHASE, _BEST, _WAIT, _HAS_BEST, _LATENT_RETURNS = ScheduleSlot
+_PHASE, _EPOCHS_IN_PHASE, _BEST, _WAIT, _HAS_BEST, _LATENT_RETURNS = list(ScheduleSlot)[:6]
 
 
 class AlternatingSchedule(keras.callbacks.Callback):
@@ -101,7 +115,7 @@ class AlternatingSchedule(keras.callbacks.Callback):
         return np.array(keras.ops.convert_to_numpy(self.model.schedule_state), dtype="float64")
 
     def _store(self, state: np.ndarray) -> None:
-        self.model.schedule_state.assign(state.astype("float32"))
+        self.model.schedule_state.assign(state.astype("float64"))
 
     def _latent_limit(self, state: np.ndarray) -> int:
         return self.pretrain_epochs if state[_LATENT_RETURNS] == 0 else self.latent_epochs
@@ -170,16 +184,104 @@ class LatentEpochSkipping:
         super().on_epoch_end(epoch, logs)
 
 
-class PhaseAwareEarlyStopping(LatentEpochSkipping, keras.callbacks.EarlyStopping):
+class _StateInModel:
+    """Mixin: keeps a Keras callback's counters in slots of the model's ``schedule_state``.
+
+    The state is written at every epoch end (before ``BackupAndRestore``, which comes
+    later in the list, saves the model) and read back at the first epoch of a ``fit``
+    call when the model holds one, i.e. when a killed run is resumed.
+    """
+
+    _saved_slot: ScheduleSlot
+    _fields: dict[str, ScheduleSlot]
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._restored = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._restored:
+            self._restored = True
+            state = _model_state(self.model)
+            if state[self._saved_slot]:
+                for name, slot in self._fields.items():
+                    value = float(state[slot])
+                    setattr(self, name, None if np.isnan(value) else (int(value) if name != "best" else value))
+                self._after_restore()
+        super().on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        state = _model_state(self.model)
+        state[self._saved_slot] = 1.0
+        for name, slot in self._fields.items():
+            value = getattr(self, name)
+            state[slot] = np.nan if value is None else float(value)
+        self.model.schedule_state.assign(state)
+
+    def _after_restore(self) -> None:
+        pass
+
+
+def _model_state(model) -> np.ndarray:
+    return np.array(keras.ops.convert_to_numpy(model.schedule_state), dtype="float64")
+
+
+class PhaseAwareEarlyStopping(_StateInModel, LatentEpochSkipping, keras.callbacks.EarlyStopping):
     """``keras.callbacks.EarlyStopping`` that ignores latent-phase epochs (see
-    :class:`LatentEpochSkipping`); best weights are restored as usual with
-    ``restore_best_weights=True``."""
+    :class:`LatentEpochSkipping`) and whose state survives a kill: its counters are in
+    the model's ``schedule_state`` and, with ``best_weights_path`` (a ``.weights.h5``
+    file, e.g. beside ``BackupAndRestore``'s), its best weights on disk, so that a resumed
+    run stops at the same epoch and restores the same weights as an uninterrupted one.
+    """
+
+    _saved_slot = ScheduleSlot.STOP_SAVED
+    _fields = {"wait": ScheduleSlot.STOP_WAIT, "best": ScheduleSlot.STOP_BEST,
+               "best_epoch": ScheduleSlot.STOP_BEST_EPOCH}
+
+    def __init__(self, *args, best_weights_path: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.best_weights_path = best_weights_path
+
+    def on_epoch_end(self, epoch, logs=None):
+        previous = self.best_weights
+        super().on_epoch_end(epoch, logs)
+        if self.best_weights_path and self.best_weights is not None and self.best_weights is not previous:
+            self.model.save_weights(self.best_weights_path)
+
+    def _after_restore(self) -> None:
+        if self.restore_best_weights and self.best_weights_path and os.path.exists(self.best_weights_path):
+            current = self.model.get_weights()
+            self.model.load_weights(self.best_weights_path)
+            self.best_weights = self.model.get_weights()
+            self.model.set_weights(current)
 
 
-class PhaseAwareReduceLROnPlateau(LatentEpochSkipping, keras.callbacks.ReduceLROnPlateau):
+class PhaseAwareReduceLROnPlateau(_StateInModel, LatentEpochSkipping, keras.callbacks.ReduceLROnPlateau):
     """``keras.callbacks.ReduceLROnPlateau`` that ignores latent-phase epochs (see
     :class:`LatentEpochSkipping`): it lowers the main optimizer's learning rate (the joint
-    phase's); the latent optimizer is untouched."""
+    phase's); the latent optimizer is untouched. Its counters survive a kill (the model's
+    ``schedule_state``; the learning rate itself is in the optimizer's saved state)."""
+
+    _saved_slot = ScheduleSlot.DECAY_SAVED
+    _fields = {"wait": ScheduleSlot.DECAY_WAIT, "best": ScheduleSlot.DECAY_BEST,
+               "cooldown_counter": ScheduleSlot.DECAY_COOLDOWN}
+
+
+class ShuffleEpoch(keras.callbacks.Callback):
+    """Sets the epoch number that a dataset's shuffle order derives from.
+
+    ``featurizer.make_tf_dataset(..., shuffle=True, shuffle_epoch=variable)`` orders an
+    epoch's examples by ``(seed, epoch)``; this callback puts the epoch index (the true one
+    after ``BackupAndRestore`` resumes a run) in ``variable`` before the epoch's data is read.
+    """
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(epoch)
 
 
 def is_latent_epoch(model, logs) -> bool:
@@ -231,5 +333,6 @@ class PhaseAwareTensorBoard(keras.callbacks.TensorBoard):
         logs = super()._collect_learning_rate(logs)
         latent = getattr(self.model, "latent_optimizer", None)
         if latent is not None:
-            logs["latent_learning_rate"] = float(keras.ops.convert_to_numpy(latent.learning_rate))
+            rate = latent.learning_rate  # .numpy(): np.array(variable) warns under numpy 2
+            logs["latent_learning_rate"] = float(rate.numpy() if hasattr(rate, "numpy") else rate)
         return logs

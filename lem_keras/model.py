@@ -156,7 +156,7 @@ class LatentEmotionMemory(keras.Model):
         # AlternatingSchedule's state (layout: lem_keras.callbacks.ScheduleSlot), kept in the
         # model so that BackupAndRestore restores it with the weights.
         self.schedule_state = self.add_weight(
-            shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state", dtype="float32"
+            shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state", dtype="float64"
         )
         if embedding_matrix is not None:
             matrix = np.asarray(embedding_matrix)
@@ -300,12 +300,22 @@ class LatentEmotionMemory(keras.Model):
 
     def get_thresholds(self) -> np.ndarray:
         """The per-emotion decision thresholds as a numpy array (K,)."""
-        return np.asarray(ops.convert_to_numpy(self.thresholds), dtype="float32")
+        # .numpy(): numpy 2 warns on np.array(variable) (TF's __array__ takes no `copy`).
+        return np.asarray(self.thresholds.numpy(), dtype="float32")
 
     def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
         """Binary predictions (N, K) using the stored thresholds."""
         scores = self.predict(inputs, batch_size=batch_size, verbose=0)
-        return (scores >= ops.convert_to_numpy(self.thresholds)[None]).astype("int32")
+        return (scores >= self.get_thresholds()[None]).astype("int32")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``; a ``tf.data.Dataset`` is taken as already shuffled (as
+        ``make_tf_dataset(shuffle=True, seed=...)`` shuffles it, per epoch), so fit's
+        ``shuffle`` defaults to False for one instead of warning that True is ignored."""
+        if isinstance(x, tf.data.Dataset) and len(args) < 7:  # shuffle is fit's 9th argument
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, *args, **kwargs)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="adam", latent_optimizer=None, metrics=None, **kwargs):
@@ -434,6 +444,26 @@ class LatentEmotionMemory(keras.Model):
         if tokens is not None and getattr(tokens, "shape", (None,))[0] == 0:
             return ops.convert_to_numpy(self(x, training=False))
         return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+
+    # ------------------------------------------------------------------ saving
+    def _seed_states(self) -> list:
+        """The random-number states of the dropout and sampling layers (model order)."""
+        return [v for v in self.variables if v.path.endswith("seed_generator_state")]
+
+    def save_own_variables(self, store):
+        # Keras leaves the seed generators' states out of saved weights; with them a run
+        # resumed by BackupAndRestore draws the same dropout masks and VAE noise as an
+        # uninterrupted one.
+        super().save_own_variables(store)
+        for i, state in enumerate(self._seed_states()):
+            store[f"seed_state_{i}"] = keras.ops.convert_to_numpy(state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        super().load_own_variables({k: store[k] for k in keys if not k.startswith("seed_state_")})
+        for i, state in enumerate(self._seed_states()):
+            if f"seed_state_{i}" in keys:
+                state.assign(np.asarray(store[f"seed_state_{i}"]))
 
     # ------------------------------------------------------------------ config
     def get_config(self):

@@ -176,15 +176,21 @@ class Prepared:
     train_ds: Any
     dev_ds: Any
     emotion_names: list[str]
+    # The epoch that train_ds's shuffle order derives from: give it to schedule_callbacks.
+    shuffle_epoch: Any = None
 
 
 def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepared:
     """Seed, fit the text pipeline on ``train`` (unless ``pipeline`` is given), build the
-    initial embedding matrix and the train (shuffled) and dev datasets.
+    initial embedding matrix and the train (shuffled) and dev datasets. An epoch's shuffle
+    order is a function of ``(config.seed, epoch)``: the epoch is set by the
+    ``ShuffleEpoch`` callback that ``schedule_callbacks(..., shuffle_epoch=...)`` adds.
 
     The returned ``config`` is ``config`` with ``embedding_dim`` set to the width of the
     given vectors, when they differ (logged); ``config`` itself is not changed.
     """
+    import tensorflow as tf
+
     from lem_keras.data.featurizer import make_tf_dataset
 
     if list(train.emotion_names) != list(dev.emotion_names):
@@ -200,10 +206,11 @@ def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepar
     if matrix is not None and matrix.shape[1] != config.embedding_dim:
         log(f"embedding_dim set to {matrix.shape[1]} to match the word vectors")
         config = config.replace(embedding_dim=int(matrix.shape[1]))
+    shuffle_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
     train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=config.batch_size, shuffle=True,
-                               seed=config.seed)
+                               seed=config.seed, shuffle_epoch=shuffle_epoch)
     dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256)
-    return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names))
+    return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names), shuffle_epoch)
 
 
 def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], embedding_matrix=None):
@@ -264,13 +271,22 @@ def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> 
     return np.asarray(model.predict(features, batch_size=batch_size, verbose=0))
 
 
-def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) -> list:
+def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None, shuffle_epoch=None,
+                       best_weights_path: str | None = None) -> list:
     """The paper's schedule for ``config``: ``[AlternatingSchedule, PhaseAwareEarlyStopping]``,
     followed by ``PhaseAwareReduceLROnPlateau`` (on ``config.lr_plateau_monitor``) when
-    ``config.lr_plateau_factor`` is set."""
-    from lem_keras.callbacks import AlternatingSchedule, PhaseAwareEarlyStopping, PhaseAwareReduceLROnPlateau
+    ``config.lr_plateau_factor`` is set; preceded by ``ShuffleEpoch`` with ``shuffle_epoch``
+    (``Prepared.shuffle_epoch``). ``best_weights_path`` keeps early stopping's best weights
+    on disk, for an exact resume."""
+    from lem_keras.callbacks import (
+        AlternatingSchedule,
+        PhaseAwareEarlyStopping,
+        PhaseAwareReduceLROnPlateau,
+        ShuffleEpoch,
+    )
 
-    callbacks = [
+    callbacks = [ShuffleEpoch(shuffle_epoch)] if shuffle_epoch is not None else []
+    callbacks += [
         AlternatingSchedule(
             pretrain_epochs=config.pretrain_epochs if pretrain_epochs is None else pretrain_epochs,
             latent_epochs=config.latent_epochs,
@@ -282,6 +298,7 @@ def schedule_callbacks(config: TrainConfig, pretrain_epochs: int | None = None) 
             mode=monitor_mode(config.monitor),
             patience=config.early_stopping_patience,
             restore_best_weights=True,
+            best_weights_path=best_weights_path,
         ),
     ]
     if config.lr_plateau_factor > 0:
@@ -329,18 +346,24 @@ def train(
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build_model(config, prepared.pipeline, prepared.emotion_names, prepared.embedding_matrix)
 
-    callbacks = schedule_callbacks(config)
+    backup = Path(out_dir) / "backup" if out_dir is not None else None
+    if backup is not None:
+        backup.mkdir(parents=True, exist_ok=True)
+    callbacks = schedule_callbacks(
+        config, shuffle_epoch=prepared.shuffle_epoch,
+        best_weights_path=str(backup / "best.weights.h5") if backup is not None else None,
+    )
     if out_dir is not None:
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        # After the schedule's callbacks, which write their state into the model first.
         # double_checkpoint: a run killed while writing the backup resumes from the one before.
-        callbacks.append(keras.callbacks.BackupAndRestore(str(out / "backup"), double_checkpoint=True))
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True))
         callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
     callbacks.extend(extra_callbacks or [])
 
     history = model.fit(
         prepared.train_ds, validation_data=prepared.dev_ds, epochs=config.epochs, callbacks=callbacks,
-        verbose=verbose,
+        verbose=verbose, shuffle=False,  # the dataset shuffles itself, by (seed, epoch)
     )
     final = finalize(model, prepared.pipeline, dev_data)
     stopper = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))

@@ -137,7 +137,7 @@ class LEMHyperModel(kt.HyperModel):
     """
 
     def __init__(self, base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
-                 name="lem", tunable=True):
+                 name="lem", tunable=True, shuffle_epoch=None):
         super().__init__(name=name, tunable=tunable)
         self.base_config = copy.deepcopy(base_config)
         self.pipeline = pipeline
@@ -145,6 +145,7 @@ class LEMHyperModel(kt.HyperModel):
         self.space = dict(DEFAULT_SPACE if space is None else space)
         validate_space(self.space)
         self.embedding_matrix = embedding_matrix
+        self.shuffle_epoch = shuffle_epoch
 
     def config_for(self, hp):
         """The TrainConfig of one trial: the base with the trial's values."""
@@ -164,14 +165,16 @@ class LEMHyperModel(kt.HyperModel):
         epochs = int(kwargs.get("epochs", config.epochs))
         # Every trial must end with at least one (scored) joint epoch.
         pretrain = max(0, min(int(config.pretrain_epochs), epochs - 1))
-        schedule = [*schedule_callbacks(config, pretrain_epochs=pretrain), LatentEpochMask(config.monitor)]
+        schedule = [*schedule_callbacks(config, pretrain_epochs=pretrain, shuffle_epoch=self.shuffle_epoch),
+                    LatentEpochMask(config.monitor)]
         kwargs["callbacks"] = schedule + list(kwargs.get("callbacks") or [])
         return model.fit(*args, **kwargs)
 
 
-def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None):
+def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None, shuffle_epoch=None):
     """A :class:`LEMHyperModel` (a ``keras_tuner.HyperModel``)."""
-    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix)
+    return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix,
+                         shuffle_epoch=shuffle_epoch)
 
 
 class LatentEpochMask(keras.callbacks.Callback):
@@ -365,7 +368,7 @@ def run_search(
     if role == "chief":
         prepared.pipeline.save(shared)
     hypermodel = make_hypermodel(config, prepared.pipeline, prepared.emotion_names, space=space,
-                                 embedding_matrix=prepared.embedding_matrix)
+                                 embedding_matrix=prepared.embedding_matrix, shuffle_epoch=prepared.shuffle_epoch)
     search_tuner = make_tuner(
         tuner, hypermodel, objective, max_trials, epochs, out, project_name="search",
         seed=config.seed, overwrite=overwrite and role != "worker",

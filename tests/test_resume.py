@@ -117,3 +117,65 @@ def test_killed_training_resumes_from_last_epoch(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text("utf-8"))
     assert 0.0 <= metrics["micro_f1"] <= 1.0
     assert set(json.loads(second.stdout)) >= {"micro_f1", "macro_f1", "jaccard"}
+
+
+class _Killed(Exception):
+    """Stands for SIGKILL: raised right after BackupAndRestore has saved an epoch."""
+
+
+class _KillAfter:
+    def __new__(cls, epochs: int):
+        import keras
+
+        class KillAfter(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch + 1 == epochs:
+                    raise _Killed(f"killed after epoch {epochs}")
+
+        return KillAfter()
+
+
+def test_resumed_run_ends_exactly_as_an_uninterrupted_one(tmp_path):
+    """Kill after epoch 3, resume: the same epochs, the same stop, the same dev metrics.
+
+    The shuffle order of an epoch derives from (seed, epoch); the schedule, early-stopping
+    and learning-rate-decay states are in the checkpoint, early stopping's best weights on
+    disk beside it. The configuration alternates phases and decays the learning rate, so
+    every piece of state is exercised before and after the kill.
+    """
+    import pytest
+
+    from lem_keras.config import TrainConfig
+    from lem_keras.data.demo import load_demo
+    from lem_keras.data.readers import Dataset
+    from lem_keras.training import train
+
+    def head(data, n):
+        return Dataset(data.texts[:n], data.labels[:n], data.emotion_names, data.ids[:n])
+
+    full_train, full_dev = load_demo("en")
+    data_train, data_dev = head(full_train, 240), head(full_dev, 80)
+    config = TrainConfig.from_dict({
+        **json.loads((FIXTURES / "tiny.json").read_text("utf-8")),
+        "epochs": 9, "pretrain_epochs": 1, "latent_epochs": 1, "plateau_patience": 1,
+        "early_stopping_patience": 3, "lr_plateau_factor": 0.5, "lr_plateau_patience": 1, "seed": 3,
+    })
+
+    def run(out: Path, callbacks=None):
+        return train(config, data_train, data_dev, out_dir=out, verbose=0, extra_callbacks=callbacks,
+                     log=lambda message: None)
+
+    whole = run(tmp_path / "whole")
+    with pytest.raises(_Killed):
+        run(tmp_path / "resumed", [_KillAfter(3)])
+    assert not (tmp_path / "resumed" / "metrics.json").exists()
+    resumed = run(tmp_path / "resumed")
+    assert len(resumed.history["loss"]) == len(whole.history["loss"]) - 3  # it resumed at epoch 4
+    assert resumed.best_epoch == whole.best_epoch
+
+    def metrics(out: Path) -> dict:
+        values = json.loads((out / "metrics.json").read_text("utf-8"))
+        values.pop("train_seconds")
+        return values
+
+    assert metrics(tmp_path / "resumed") == metrics(tmp_path / "whole")

@@ -445,6 +445,7 @@ def make_tf_dataset(
     batch_size: int = 32,
     shuffle: bool = False,
     seed: int | None = None,
+    shuffle_epoch: tf.Variable | None = None,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` for ``model.fit`` / ``evaluate`` / ``predict``.
 
@@ -457,6 +458,10 @@ def make_tf_dataset(
         batch_size: batch size.
         shuffle: shuffle the examples each epoch.
         seed: shuffle seed.
+        shuffle_epoch: an int64 ``tf.Variable`` holding the epoch index (set by
+            ``callbacks.ShuffleEpoch``): an epoch's order is then a function of
+            ``(seed, epoch)`` alone, the same after a resumed run as in an uninterrupted
+            one. Without it the order follows TensorFlow's shuffle from ``seed``.
 
     Returns:
         A dataset of ``features`` or ``(features, labels)``, where ``features``
@@ -470,6 +475,23 @@ def make_tf_dataset(
         if labels.shape[0] != features["tokens"].shape[0]:
             raise ValueError(f"{features['tokens'].shape[0]} texts but {labels.shape[0]} labels")
         dataset = tf.data.Dataset.from_tensor_slices((features, labels))
+    if shuffle and shuffle_epoch is not None:
+        # The permutation is drawn when an epoch's iterator starts, from (seed, epoch).
+        count = features["tokens"].shape[0]
+        key = tf.constant(0 if seed is None else seed, tf.int64)
+
+        def order(_):
+            return tf.random.experimental.stateless_shuffle(
+                tf.range(count, dtype=tf.int64), seed=tf.stack([key, tf.cast(shuffle_epoch, tf.int64)])
+            )
+
+        examples = tf.nest.map_structure(tf.convert_to_tensor, (features, labels) if labels is not None else features)
+
+        def gather(batch_indices):
+            return tf.nest.map_structure(lambda t: tf.gather(t, batch_indices), examples)
+
+        indices = tf.data.Dataset.from_tensors(0).map(order).unbatch()
+        return indices.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
     if shuffle:
         buffer = max(1, features["tokens"].shape[0])
         dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
