@@ -78,10 +78,7 @@ def load_splits(data: str | Path | Sequence[str | Path], format: str | None = No
         raise ValueError(f"give a directory holding train and dev files, or two files TRAIN DEV; got {len(paths)}")
     fmt = format if format not in (None, "auto") else detect_format(train_path)
     train = load_dataset(train_path, fmt, **table_options)
-    dev_options = dict(table_options)
-    if fmt in ("csv", "tsv", "jsonl"):
-        dev_options["emotion_names"] = list(train.emotion_names)
-    dev = load_dataset(dev_path, fmt, **dev_options)
+    dev = load_dataset(dev_path, fmt, **table_options, emotion_names=list(train.emotion_names))
     if list(train.emotion_names) != list(dev.emotion_names):
         raise ValueError(
             f"{dev_path}: emotions {list(dev.emotion_names)} differ from those of {train_path}: "

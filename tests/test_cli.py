@@ -147,7 +147,7 @@ def test_same_seed_same_metrics(semeval_run, csv_run):
 
 def test_csv_dev_missing_an_emotion_still_lines_up(tmp_path):
     """A dev CSV in which one emotion never occurs must still use the train emotions."""
-    from lem_keras.cli import _resolve_training_data
+    from lem_keras.cli import _training_setup
 
     dev = tmp_path / "dev.csv"
     dev.write_text("id,text,labels\n1,so happy,joy\n2,so sad,sadness\n", encoding="utf-8")
@@ -164,7 +164,7 @@ def test_csv_dev_missing_an_emotion_still_lines_up(tmp_path):
             str(tmp_path),
         ]
     )
-    train, dev_data, _, _ = _resolve_training_data(args)
+    train, dev_data, _, _ = _training_setup(args)
     assert dev_data.emotion_names == train.emotion_names == EMOTIONS
     assert dev_data.labels.tolist() == [[0, 0, 1, 0], [0, 0, 0, 1]]
 
