@@ -74,7 +74,9 @@ def check(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = Fa
             out["neutral_clean"] += not chosen
             ok = not chosen
         if not ok:
-            out["failures"].append(f"{text!r}: gold {gold}, top {top} {probs[i].max():.2f}, predicted {chosen}")
+            out["failures"].append(
+                f"{text!r}: gold {gold}, top {top} {probs[i].max():.2f}, predicted {chosen}"
+            )
         if verbose:
             shown = ", ".join(f"{names[k]} {probs[i, k]:.2f}" for k in np.argsort(-probs[i])[:3])
             print(f"{'ok ' if ok else 'BAD'} {text[:60]:60s} gold {','.join(gold) or '-':24s} "

@@ -521,7 +521,9 @@ EN_ELONGATE = {
 # How often an emotional sentence also gets a neutral clause (before or after).
 EN_NEUTRAL_CONTEXT = 0.3
 # Joiners of two clauses (plain and tweet-like).
-EN_JOINERS = [". ", "... ", " and ", ", ", "!! ", " - ", " but ", ", but ", " and also ", ". Also ", " although "]
+EN_JOINERS = [
+    ". ", "... ", " and ", ", ", "!! ", " - ", " but ", ", but ", " and also ", ". Also ", " although ",
+]
 
 # Affinities: which emotions tend to join which (weights).
 EN_AFFINITY: dict[str, dict[str, float]] = {
@@ -740,7 +742,9 @@ def _url(rng: random.Random) -> str:
     return "https://t.co/" + "".join(rng.choice(alphabet) for _ in range(10))
 
 
-def _en_clause(emotion: str, split: str, pools: dict[str, list[str]], rng: random.Random) -> tuple[str, set[str]]:
+def _en_clause(
+    emotion: str, split: str, pools: dict[str, list[str]], rng: random.Random
+) -> tuple[str, set[str]]:
     """One clause of ``emotion`` and the emotions it carries (its own and the template's extras)."""
     template = rng.choice(_templates_for(EN_TEMPLATES[emotion], split, EN_DEV_TEMPLATES))
     extra: tuple[str, ...] = ()
@@ -831,7 +835,8 @@ def generate(
         emotions, primary, affinity = EN_EMOTIONS, EN_PRIMARY_WEIGHTS, EN_AFFINITY
         n_weights = EN_N_EMOTIONS_WEIGHTS
     else:
-        emotions, primary, affinity, n_weights = ZH_EMOTIONS, ZH_PRIMARY_WEIGHTS, ZH_AFFINITY, N_EMOTIONS_WEIGHTS
+        emotions, primary, affinity = ZH_EMOTIONS, ZH_PRIMARY_WEIGHTS, ZH_AFFINITY
+        n_weights = N_EMOTIONS_WEIGHTS
     rng = random.Random(f"{seed}-{language}")
     seen: set[str] = set()
     out: dict[str, list[tuple[str, list[int]]]] = {}
