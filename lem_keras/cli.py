@@ -29,6 +29,37 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help shows its default: ``(default: VALUE)`` is appended unless the
+    help already names it (options whose default is "the configuration's" say so)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.required or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser (and sub-command parsers) using :class:`_HelpFormatter`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _progress_verbosity(requested: int | None, default: int = 1, stream=None) -> int:
+    """Keras ``verbose`` for fit: ``requested`` (``None``: ``default``), except that a progress
+    bar (1) becomes one line per epoch (2) when the output is not a terminal: Keras redraws its
+    bar with ``\r`` and ANSI codes, which fill a redirected log."""
+    verbose = default if requested is None else int(requested)
+    stream = sys.stderr if stream is None else stream
+    is_terminal = getattr(stream, "isatty", None)
+    if verbose == 1 and not (callable(is_terminal) and is_terminal()):
+        return 2
+    return verbose
+
+
 def _table_options(args) -> dict:
     options = {}
     for name in ("text_column", "label_columns", "labels_column", "label_delimiter"):
@@ -150,9 +181,10 @@ def cmd_train(args) -> int:
             train_data,
             dev_data,
             out_dir=args.out,
-            verbose=args.verbose,
+            verbose=_progress_verbosity(args.verbose),
             strategy=strategy,
             log=lambda message: print(message, file=sys.stderr),
+            overwrite=args.overwrite,
         )
     print(json.dumps({k: round(v, 4) for k, v in result.dev_metrics.items()}, indent=2))
     print(f"model written to {args.out}", file=sys.stderr)
@@ -183,7 +215,7 @@ def cmd_tune(args) -> int:
         objective=objective,
         space=space,
         overwrite=args.overwrite,
-        verbose=args.verbose,
+        verbose=_progress_verbosity(args.verbose, default=0),
         log=lambda message: print(message, file=sys.stderr),
         print_table=False,
     )
@@ -295,7 +327,8 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--label-columns", help="comma-separated 0/1 emotion columns (default: every column but id and text)"
     )
-    group.add_argument("--labels-column", help="one column holding a delimited list of emotion names")
+    group.add_argument("--labels-column", help="one column holding a delimited list of emotion names "
+                       "(default: none, 0/1 columns)")
     group.add_argument("--label-delimiter", help="delimiter inside --labels-column (default ';')")
 
 
@@ -324,18 +357,21 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
                         "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); 'none': chi-squared selection on train; "
                         "default: the configuration's")
-    parser.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one)")
+    parser.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one); "
+                        "default: the configuration's")
     parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary); "
                         "'none': randomly initialised; default: the configuration's")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
-    parser.add_argument("--embedding-dim", type=int, help="token embedding size (ignored with --embeddings)")
-    parser.add_argument("--max-length", type=int, help="tokens kept per text")
-    parser.add_argument("--batch-size", type=int, help="batch size")
-    parser.add_argument("--seed", type=int, help="random seed (same seed, same result)")
+    parser.add_argument("--embedding-dim", type=int,
+                        help="token embedding size (ignored with --embeddings; default: the configuration's)")
+    parser.add_argument("--max-length", type=int, help="tokens kept per text (default: the configuration's)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the configuration's)")
+    parser.add_argument("--seed", type=int,
+                        help="random seed, same seed, same result (default: the configuration's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lem-keras",
         description="Latent Emotion Memory (Fei et al., AAAI 2020): multi-label emotion classification.",
     )
@@ -349,15 +385,22 @@ def build_parser() -> argparse.ArgumentParser:
         "from the last finished epoch.",
     )
     _add_data_and_pipeline_options(p)
-    p.add_argument("--hops", type=int, help="number of memory hops H")
-    p.add_argument("--epochs", type=int, help="maximum epochs (early stopping on dev usually ends sooner)")
-    p.add_argument("--pretrain-epochs", type=int, help="epochs of latent-module pre-training")
-    p.add_argument("--learning-rate", type=float, help="Adam learning rate of the classifier")
+    p.add_argument("--hops", type=int, help="number of memory hops H (default: the configuration's)")
+    p.add_argument("--epochs", type=int, help="maximum epochs, early stopping on dev usually ends sooner "
+                   "(default: the configuration's)")
+    p.add_argument("--pretrain-epochs", type=int,
+                   help="epochs of latent-module pre-training (default: the configuration's)")
+    p.add_argument("--learning-rate", type=float,
+                   help="Adam learning rate of the classifier (default: the configuration's)")
     p.add_argument("--no-wled", action="store_true", help="ablation LEM-Wled: no latent embedding in eq. 15")
     p.add_argument("--no-rle", action="store_true", help="ablation LEM-Rle: no R^le in eq. 8")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished model in --out (without it such a directory is refused)")
     p.add_argument("--strategy", choices=("default", "mirrored"), default="default",
                    help="tf.distribute strategy: mirrored trains on all local devices")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                   help="Keras progress output: 0 none, 1 a progress bar, 2 one line per epoch "
+                   "(default: 1 on a terminal; 1 becomes 2 when stderr is not a terminal)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_table_options(p)
     p.set_defaults(func=cmd_train)
@@ -373,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_and_pipeline_options(p)
     p.add_argument("--space", metavar="FILE",
-                   help="JSON search space merged onto the default (see tuning/README.md)")
+                   help="JSON search space merged onto the built-in one (see tuning/README.md; "
+                   "default: the built-in space)")
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="number of trials (random, bayesian)")
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
@@ -381,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dev quantity the search optimises and early stopping watches "
                    "(default: the configuration's monitor, val_macro_pr_auc in the shipped ones)")
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming DIR/search")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0, help="Keras progress output")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=0,
+                   help="Keras progress output: 0 none, 1 a progress bar (one line per epoch when stderr "
+                   "is not a terminal), 2 one line per epoch")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_table_options(p)
     p.set_defaults(func=cmd_tune, hops=None, pretrain_epochs=None, learning_rate=None, no_wled=False,
@@ -404,22 +450,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256, help="texts per prediction batch")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("pretrain-embeddings", help="train word2vec vectors on unlabeled text",
-                       description="Train word2vec (gensim) on one text per line, tokenised exactly as the "
-                       "model tokenises, and save them for `train --embeddings`.")
+    p = sub.add_parser("pretrain-embeddings", help="train fastText (default) or word2vec vectors on unlabeled text",
+                       description="Train word vectors with gensim, fastText (the default, as the shipped "
+                       "SemEval configuration does) or word2vec, on one text per line, tokenised exactly as "
+                       "the model tokenises, and save them for `train --embeddings`.")
     p.add_argument("--input", required=True, metavar="FILE", help="unlabeled UTF-8 text, one per line")
     p.add_argument("--out", required=True, metavar="FILE", help="output vectors (.bin: binary, else text)")
     p.add_argument("--language", choices=("en", "zh"), default="en", help="tokenizer language")
-    p.add_argument("--dim", type=int, default=300, help="vector size")
+    p.add_argument("--dim", type=int, default=100, help="vector size (the shipped SemEval configuration: 100)")
     p.add_argument("--window", type=int, default=5, help="context window")
     p.add_argument("--min-count", type=int, default=2, help="ignore rarer tokens")
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--workers", type=int, default=2, help="worker threads")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--method", choices=("word2vec", "fasttext"), default="fasttext",
-                   help="fasttext (default, what the shipped SemEval configuration pre-trains): vectors "
+                   help="fasttext (what the shipped SemEval configuration pre-trains): vectors "
                    "that share character n-grams, so rare spellings land near their word; word2vec: "
-                   "whole-word vectors")
+                   "whole-word vectors (default: fasttext)")
     p.set_defaults(func=cmd_pretrain_embeddings)
 
     p = sub.add_parser("explain", help="latent distribution and memory attention for one text",
@@ -429,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("text", help="the text to explain")
     p.add_argument("--png", default="explanation.png", metavar="FILE",
-                   help="where to draw the figure (default explanation.png; empty string: no figure)")
+                   help="where to draw the figure; empty string: no figure (default: explanation.png)")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("export", help="write a TensorFlow Serving SavedModel (raw strings in)",
@@ -439,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "multi-hot predicted emotions and the latent distribution Z.")
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--out", required=True, metavar="DIR", help="model base path, e.g. saved_models/NAME")
-    p.add_argument("--version", type=int, default=1, help="model version subdirectory (default 1)")
+    p.add_argument("--version", type=int, default=1, help="model version subdirectory")
     p.set_defaults(func=cmd_export)
     return parser
 

@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -327,14 +328,60 @@ def train(
     extra_callbacks: list | None = None,
     log=print,
     strategy=None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train LEM with the paper's schedule, select on dev, calibrate thresholds on dev.
 
     With ``out_dir`` the run is resumable (``keras.callbacks.BackupAndRestore`` in
     ``out_dir/backup``), logs to TensorBoard in ``out_dir/logs`` and ends by writing the
-    artefacts listed in this module's docstring. With ``strategy`` (a ``tf.distribute``
-    strategy) the model is built in its scope and ``fit`` distributes the batches.
+    artefacts listed in this module's docstring. ``out_dir`` is locked while the run uses
+    it (a second run into it is refused), and a finished model there is only replaced
+    with ``overwrite=True``. With ``strategy`` (a ``tf.distribute`` strategy) the model is
+    built in its scope and ``fit`` distributes the batches.
     """
+    if out_dir is None:
+        return _train(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)
+    with output_directory(out_dir, overwrite=overwrite):
+        return _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy)
+
+
+@contextlib.contextmanager
+def output_directory(out_dir: str | Path, overwrite: bool = False):
+    """Hold ``out_dir`` for one training run.
+
+    Refuses a directory that holds a finished model (``model.keras``) unless ``overwrite``,
+    and one that another process is training into (an exclusive ``flock`` on
+    ``out_dir/.lock``, released when the run ends or its process dies, so a killed run
+    can be resumed at once). An unfinished run (a ``backup/`` without a model) is resumed.
+    """
+    import fcntl
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: not a directory (--out takes a directory)")
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole run)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise FileExistsError(f"{out}: another training run (pid {owner}) is using this directory") from None
+        if (out / "model.keras").exists() and not overwrite:
+            raise FileExistsError(
+                f"{out}: holds a finished model (model.keras); pass --overwrite to replace it, or choose another --out"
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield out
+    finally:
+        handle.close()
+
+
+def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy) -> TrainResult:
     import keras
 
     start = time.perf_counter()

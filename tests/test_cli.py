@@ -429,3 +429,32 @@ def test_damaged_model_file_is_not_reported_as_missing(tmp_path):
     assert stderr.startswith(f"lem-keras: error: {tmp_path / 'model.keras'}: cannot load the model: ")
     assert "not found" not in stderr.lower() and "damaged" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+def test_train_refuses_a_finished_model_and_a_directory_in_use(tmp_path):
+    """`train --out DIR` over a finished model needs --overwrite; a directory in use is refused."""
+    import fcntl
+
+    from lem_keras.training import output_directory
+
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "model.keras").write_bytes(b"a finished model")
+    with pytest.raises(FileExistsError, match="finished model.*--overwrite"):
+        with output_directory(out):
+            pass
+    with output_directory(out, overwrite=True) as held:
+        assert held == out
+        # A second run while the first holds the directory (another process: flock is per open file).
+        with open(out / ".lock") as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(FileExistsError, match=r"another training run \(pid \d+\)"):
+            with output_directory(out, overwrite=True):
+                pass
+    # Released at the end: the directory can be used again.
+    with output_directory(out, overwrite=True):
+        pass
+    code, _, err = _run_main(["train", "--out", out])
+    assert code == 2 and "finished model" in err and "--overwrite" in err
+    assert (out / "model.keras").read_bytes() == b"a finished model"
