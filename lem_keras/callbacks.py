@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import os
 import time
+import typing
 import warnings
 
 import keras
@@ -193,7 +194,7 @@ class _StateInModel:
     """
 
     _saved_slot: ScheduleSlot
-    _fields: dict[str, ScheduleSlot]
+    _fields: typing.ClassVar[dict[str, ScheduleSlot]]
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -206,7 +207,9 @@ class _StateInModel:
             if state[self._saved_slot]:
                 for name, slot in self._fields.items():
                     value = float(state[slot])
-                    setattr(self, name, None if np.isnan(value) else (int(value) if name != "best" else value))
+                    if not np.isnan(value) and name != "best":
+                        value = int(value)
+                    setattr(self, name, None if np.isnan(value) else value)
                 self._after_restore()
         super().on_epoch_begin(epoch, logs)
 
@@ -236,8 +239,11 @@ class PhaseAwareEarlyStopping(_StateInModel, LatentEpochSkipping, keras.callback
     """
 
     _saved_slot = ScheduleSlot.STOP_SAVED
-    _fields = {"wait": ScheduleSlot.STOP_WAIT, "best": ScheduleSlot.STOP_BEST,
-               "best_epoch": ScheduleSlot.STOP_BEST_EPOCH}
+    _fields: typing.ClassVar[dict[str, ScheduleSlot]] = {
+        "wait": ScheduleSlot.STOP_WAIT,
+        "best": ScheduleSlot.STOP_BEST,
+        "best_epoch": ScheduleSlot.STOP_BEST_EPOCH,
+    }
 
     def __init__(self, *args, best_weights_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -264,8 +270,11 @@ class PhaseAwareReduceLROnPlateau(_StateInModel, LatentEpochSkipping, keras.call
     ``schedule_state``; the learning rate itself is in the optimizer's saved state)."""
 
     _saved_slot = ScheduleSlot.DECAY_SAVED
-    _fields = {"wait": ScheduleSlot.DECAY_WAIT, "best": ScheduleSlot.DECAY_BEST,
-               "cooldown_counter": ScheduleSlot.DECAY_COOLDOWN}
+    _fields: typing.ClassVar[dict[str, ScheduleSlot]] = {
+        "wait": ScheduleSlot.DECAY_WAIT,
+        "best": ScheduleSlot.DECAY_BEST,
+        "cooldown_counter": ScheduleSlot.DECAY_COOLDOWN,
+    }
 
 
 class ShuffleEpoch(keras.callbacks.Callback):

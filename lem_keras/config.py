@@ -173,8 +173,8 @@ class TrainConfig(ModelConfig):
                f"one of {', '.join(SEGMENTATIONS)}")
         _check(self.embeddings_method in EMBEDDING_METHODS, "embeddings_method", self.embeddings_method,
                f"one of {', '.join(EMBEDDING_METHODS)}")
-        for name in ("max_length", "max_tokens", "ebow_max_size", "batch_size", "epochs", "early_stopping_patience",
-                     "plateau_patience", "lr_plateau_patience"):
+        for name in ("max_length", "max_tokens", "ebow_max_size", "batch_size", "epochs",
+                     "early_stopping_patience", "plateau_patience", "lr_plateau_patience"):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
                    "an integer >= 1")
@@ -185,10 +185,12 @@ class TrainConfig(ModelConfig):
         for name in ("learning_rate", "latent_learning_rate"):
             value = getattr(self, name)
             _check(_is_number(value) and value > 0, name, value, "a number > 0")
-        _check(_is_number(self.lr_plateau_factor) and 0.0 <= self.lr_plateau_factor < 1.0, "lr_plateau_factor",
-               self.lr_plateau_factor, "a number in [0, 1) (0: no decay)")
+        factor = self.lr_plateau_factor
+        _check(_is_number(factor) and 0.0 <= factor < 1.0, "lr_plateau_factor", factor,
+               "a number in [0, 1) (0: no decay)")
         for name in ("monitor", "lr_plateau_monitor"):
-            _check(getattr(self, name) in MONITORS, name, getattr(self, name), f"one of {', '.join(MONITORS)}")
+            value = getattr(self, name)
+            _check(value in MONITORS, name, value, f"one of {', '.join(MONITORS)}")
         _check(isinstance(self.lexicons, list) and all(isinstance(p, str) for p in self.lexicons), "lexicons",
                self.lexicons, "a list of file paths")
 
@@ -196,7 +198,8 @@ class TrainConfig(ModelConfig):
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """A checked configuration from a dict of fields; unknown keys are refused."""
         if not isinstance(values, dict):
-            raise ConfigError(f"a configuration is a JSON object of TrainConfig fields, got {type(values).__name__}")
+            kind = type(values).__name__
+            raise ConfigError(f"a configuration is a JSON object of TrainConfig fields, got {kind}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -237,8 +240,8 @@ def load_config(source: str | Path) -> TrainConfig:
 
 
 #: Command-line options that set one TrainConfig field each (option dest → field).
-SIMPLE_OVERRIDES = ("hops", "seed", "epochs", "pretrain_epochs", "embedding_dim", "batch_size", "learning_rate",
-                    "max_length", "stopwords", "segmentation", "language")
+SIMPLE_OVERRIDES = ("hops", "seed", "epochs", "pretrain_epochs", "embedding_dim", "batch_size",
+                    "learning_rate", "max_length", "stopwords", "segmentation", "language")
 
 
 def apply_overrides(config: TrainConfig, **options: Any) -> TrainConfig:
@@ -272,8 +275,8 @@ def apply_overrides(config: TrainConfig, **options: Any) -> TrainConfig:
         changes["use_wled"] = False
     if options.get("no_rle"):
         changes["use_rle"] = False
-    unknown = set(options) - set(SIMPLE_OVERRIDES) - {"embeddings", "lexicons", "freeze_embeddings", "no_wled",
-                                                      "no_rle"}
+    rules = {"embeddings", "lexicons", "freeze_embeddings", "no_wled", "no_rle"}
+    unknown = set(options) - set(SIMPLE_OVERRIDES) - rules
     if unknown:
         raise TypeError(f"apply_overrides: unknown options {sorted(unknown)}")
     return config.replace(**changes)

@@ -156,7 +156,8 @@ class LatentEmotionMemory(keras.Model):
         # AlternatingSchedule's state (layout: lem_keras.callbacks.ScheduleSlot), kept in the
         # model so that BackupAndRestore restores it with the weights.
         self.schedule_state = self.add_weight(
-            shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state", dtype="float64"
+            shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state",
+            dtype="float64"
         )
         if embedding_matrix is not None:
             matrix = np.asarray(embedding_matrix)

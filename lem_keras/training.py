@@ -54,7 +54,9 @@ class Splits:
     format: str
 
 
-def load_splits(data: str | Path | Sequence[str | Path], format: str | None = None, **table_options) -> Splits:
+def load_splits(
+    data: str | Path | Sequence[str | Path], format: str | None = None, **table_options
+) -> Splits:
     """Find and read the train and dev files of a dataset.
 
     Args:
@@ -76,7 +78,9 @@ def load_splits(data: str | Path | Sequence[str | Path], format: str | None = No
     elif len(paths) == 2:
         train_path, dev_path = (Path(p) for p in paths)
     else:
-        raise ValueError(f"give a directory holding train and dev files, or two files TRAIN DEV; got {len(paths)}")
+        raise ValueError(
+            f"give a directory holding train and dev files, or two files TRAIN DEV; got {len(paths)}"
+        )
     fmt = format if format not in (None, "auto") else detect_format(train_path)
     train = load_dataset(train_path, fmt, **table_options)
     dev = load_dataset(dev_path, fmt, **table_options, emotion_names=list(train.emotion_names))
@@ -156,10 +160,11 @@ def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     from lem_keras.data.embeddings import build_embedding_matrix
 
     if not config.embeddings:
-        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on {config.embeddings_corpus}"
-            " (pre-trained once, cached)")
+        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on "
+            f"{config.embeddings_corpus} (pre-trained once, cached)")
     source = word_vectors_path(config)
-    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, _word_vectors(source), seed=config.seed)
+    vectors = _word_vectors(source)
+    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
     log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
     return matrix
 
@@ -205,8 +210,8 @@ def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepar
         log(f"embedding_dim set to {matrix.shape[1]} to match the word vectors")
         config = config.replace(embedding_dim=int(matrix.shape[1]))
     shuffle_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
-    train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=config.batch_size, shuffle=True,
-                               seed=config.seed, shuffle_epoch=shuffle_epoch)
+    train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=config.batch_size,
+                               shuffle=True, seed=config.seed, shuffle_epoch=shuffle_epoch)
     dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256)
     return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names), shuffle_epoch)
 
@@ -367,10 +372,13 @@ def output_directory(out_dir: str | Path, overwrite: bool = False):
         except BlockingIOError:
             handle.seek(0)
             owner = handle.read().strip() or "another process"
-            raise FileExistsError(f"{out}: another training run (pid {owner}) is using this directory") from None
+            raise FileExistsError(
+                f"{out}: another training run (pid {owner}) is using this directory"
+            ) from None
         if (out / "model.keras").exists() and not overwrite:
             raise FileExistsError(
-                f"{out}: holds a finished model (model.keras); pass --overwrite to replace it, or choose another --out"
+                f"{out}: holds a finished model (model.keras); pass --overwrite to replace it, "
+                "or choose another --out"
             )
         handle.seek(0)
         handle.truncate()
@@ -448,14 +456,17 @@ def load_artifacts(model_dir: str | Path):
     directory = Path(model_dir)
     model_path = directory / "model.keras"
     if not model_path.is_file():
-        raise FileNotFoundError(f"{model_path}: no trained model here (train one with `lem-keras train --out DIR`)")
+        raise FileNotFoundError(
+            f"{model_path}: no trained model here (train one with `lem-keras train --out DIR`)"
+        )
     import lem_keras.metrics  # registers the compiled metrics before loading
     import lem_keras.model  # noqa: F401  (registers the custom layers before loading)
 
     try:
         model = keras.saving.load_model(model_path, safe_mode=True)
     except Exception as error:  # Keras reports a damaged archive as "File not found"
-        raise ValueError(f"{model_path}: cannot load the model: {_load_problem(model_path, error)}") from error
+        problem = _load_problem(model_path, error)
+        raise ValueError(f"{model_path}: cannot load the model: {problem}") from error
     try:
         pipeline = TextPipeline.load(directory)
     except (ValueError, KeyError, TypeError) as error:

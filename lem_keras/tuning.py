@@ -149,7 +149,8 @@ class LEMHyperModel(kt.HyperModel):
 
     def config_for(self, hp):
         """The TrainConfig of one trial: the base with the trial's values."""
-        return self.base_config.replace(**{name: _declare(hp, name, spec) for name, spec in self.space.items()})
+        values = {name: _declare(hp, name, spec) for name, spec in self.space.items()}
+        return self.base_config.replace(**values)
 
     def build(self, hp):
         from lem_keras.training import _seed_everything, build_model
@@ -171,7 +172,8 @@ class LEMHyperModel(kt.HyperModel):
         return model.fit(*args, **kwargs)
 
 
-def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None, shuffle_epoch=None):
+def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
+                    shuffle_epoch=None):
     """A :class:`LEMHyperModel` (a ``keras_tuner.HyperModel``)."""
     return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix,
                          shuffle_epoch=shuffle_epoch)
@@ -349,7 +351,8 @@ def run_search(
     if max_trials < 1 or epochs < 1:
         raise ValueError("max_trials and epochs must be at least 1")
     if objective != base_config.monitor:
-        log(f"early stopping watches the objective {objective} instead of the configuration's {base_config.monitor}")
+        log(f"early stopping watches the objective {objective} instead of the configuration's "
+            f"{base_config.monitor}")
     config = base_config.replace(epochs=epochs, monitor=objective)
     role = distributed_role()
     start = time.perf_counter()
@@ -368,7 +371,8 @@ def run_search(
     if role == "chief":
         prepared.pipeline.save(shared)
     hypermodel = make_hypermodel(config, prepared.pipeline, prepared.emotion_names, space=space,
-                                 embedding_matrix=prepared.embedding_matrix, shuffle_epoch=prepared.shuffle_epoch)
+                                 embedding_matrix=prepared.embedding_matrix,
+                                 shuffle_epoch=prepared.shuffle_epoch)
     search_tuner = make_tuner(
         tuner, hypermodel, objective, max_trials, epochs, out, project_name="search",
         seed=config.seed, overwrite=overwrite and role != "worker",

@@ -60,7 +60,8 @@ def test_the_model_defaults_are_the_configuration_defaults():
 
     from lem_keras.layers import EmotionSequenceClassifier, LatentEmotionModule
 
-    assert inspect.signature(LatentEmotionModule).parameters["hidden_dim"].default == TrainConfig().latent_hidden
+    hidden = inspect.signature(LatentEmotionModule).parameters["hidden_dim"].default
+    assert hidden == TrainConfig().latent_hidden
     assert inspect.signature(EmotionSequenceClassifier).parameters["units"].default == TrainConfig().gru_units
 
 

@@ -45,7 +45,9 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 120.0, pr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=2, help="number of worker processes")
     parser.add_argument("--port", type=int, default=0, help="oracle port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds before everything is killed")

@@ -485,7 +485,8 @@ def make_tf_dataset(
                 tf.range(count, dtype=tf.int64), seed=tf.stack([key, tf.cast(shuffle_epoch, tf.int64)])
             )
 
-        examples = tf.nest.map_structure(tf.convert_to_tensor, (features, labels) if labels is not None else features)
+        examples = (features, labels) if labels is not None else features
+        examples = tf.nest.map_structure(tf.convert_to_tensor, examples)
 
         def gather(batch_indices):
             return tf.nest.map_structure(lambda t: tf.gather(t, batch_indices), examples)

@@ -17,8 +17,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
 
     With ``residual`` the classifier reads ``[BiGRU_k ; R_total,k]``, the BiGRU output
     concatenated with the step's own input (as the authors' code does), so each emotion's
-    own evidence reaches its output directly. With ``private_output`` the classifier of step k is emotion k's own
-    (kernel (K, F), bias (K,)): eq. 16's "softmax at the k-th time step" read as one
+    own evidence reaches its output directly. With ``private_output`` the classifier of
+    step k is emotion k's own (kernel (K, F), bias (K,)): eq. 16's "softmax at the k-th time step" read as one
     softmax per step, the way the memory modules are private. A shared unit can only
     score how much evidence step k found; a private one also says which evidence counts
     for emotion k.
@@ -71,7 +71,9 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             self.private_kernel = self.add_weight(
                 shape=(int(input_shape[1]), features), initializer="glorot_uniform", name="private_kernel"
             )
-            self.private_bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="private_bias")
+            self.private_bias = self.add_weight(
+                shape=(int(input_shape[1]),), initializer="zeros", name="private_bias"
+            )
         else:
             self.classifier.build((None, None, features))
 
