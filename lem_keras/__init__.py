@@ -17,6 +17,10 @@ __version__ = "0.1.0"
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+from lem_keras._startup import silence_cuda_probe as _silence_cuda_probe
+
+_silence_cuda_probe()  # no "failed call to cuInit" line on a machine without a GPU
+
 # Importing these registers the model, its layers and its metrics with Keras.
 from lem_keras import layers, metrics
 from lem_keras.layers import (

@@ -17,8 +17,9 @@ from tests.sizes import TINY_TRAINING
 ROOT = Path(__file__).resolve().parents[1]
 K, V, T, L = 3, 12, 20, 6
 METRICS = ("MicroF1", "MacroF1", "JaccardAccuracy", "MacroPRAUC", "HammingLoss", "RankingLoss")
-SIZES = {key: TINY_TRAINING[key] for key in
-         ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim", "attention_dim", "gru_units")}
+SIZE_KEYS = ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim", "attention_dim",
+             "gru_units")
+SIZES = {key: TINY_TRAINING[key] for key in SIZE_KEYS}
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
@@ -51,7 +52,8 @@ def test_import_lem_keras_registers_every_saved_object(tmp_path):
         f"model = keras.saving.load_model({str(target)!r}, safe_mode=True)\n"
         "print(type(model).__name__)\n"
         "for name in " + repr(METRICS) + ":\n"
-        "    print(name, keras.saving.get_registered_object('lem_keras>' + name) is getattr(lem_keras, name))\n"
+        "    found = keras.saving.get_registered_object('lem_keras>' + name)\n"
+        "    print(name, found is getattr(lem_keras, name))\n"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["LatentEmotionMemory"] + [w for n in METRICS for w in (n, "True")]
