@@ -16,6 +16,12 @@ reproduction resumes. The tables are rebuilt from whatever runs exist:
     OUT/table7.md   top-10 attended key words per emotion (Table 7), best LEM
     OUT/variants.md word vectors, eBoW lexicon and Chinese segmentation comparisons
     OUT/summary.json
+
+When OUT is this repository's results/, the tables of README.md between `<!-- table:NAME SECTION -->`
+and `<!-- /table -->` are rewritten from them too; `--tables-only` rebuilds all of it from
+OUT/runs/*.json without training (tests/test_readme_tables.py checks that they agree):
+
+    python benchmarks/reproduce.py --tables-only
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -50,7 +57,8 @@ PAPER = {
         "LEM-Rle (paper, full corpus test)": (0.168, 0.198, 0.436, 0.427, 0.735, None, None),
     },
 }
-PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550), "ren-cecps": (0.434, 0.448, 0.440, 0.436, 0.431)}
+PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550),
+              "ren-cecps": (0.434, 0.448, 0.440, 0.436, 0.431)}
 
 
 # ----------------------------------------------------------------------------- plan
@@ -304,7 +312,8 @@ def table6(runs: list[dict]) -> str:
             cells.append(f"{found[0]['dev']['macro_f1']:.3f}" if found else "—")
         if any(c != "—" for c in cells):
             lines.append(f"| {dataset} (ours, dev) | " + " | ".join(cells) + " |")
-            lines.append(f"| {dataset} (paper, test) | " + " | ".join(f"{v:.3f}" for v in PAPER_HOPS[dataset]) + " |")
+            paper = " | ".join(f"{v:.3f}" for v in PAPER_HOPS[dataset])
+            lines.append(f"| {dataset} (paper, test) | {paper} |")
     return "\n".join(lines) + "\n"
 
 
@@ -322,22 +331,30 @@ def _keyword_skip(pipeline) -> set[str]:
     return skip
 
 
-def table7(runs: list[dict]) -> str:
-    from lem_keras.explain import emotion_keywords
-    from lem_keras.training import load_artifacts
-
+def table7(runs: list[dict], previous: str = "") -> str:
+    """Key words per emotion from the best LEM model of each dataset. A dataset whose model is
+    not on disk (results/models/ is not committed) keeps its section of `previous`, the
+    table7.md written before, so that rebuilding the tables in a fresh clone loses nothing."""
+    kept = markdown_sections(previous)
     lines = ["# Table 7 layout: top-10 key words per emotion from the memory attention",
              "", "(stop words, punctuation and placeholders are not candidates)", ""]
     for dataset in ("semeval", "ren-cecps"):
-        group = [r for r in _group(runs, dataset, "lem") if r.get("model_dir") and Path(r["model_dir"]).exists()]
+        group = [r for r in _group(runs, dataset, "lem")
+                 if r.get("model_dir") and Path(r["model_dir"]).exists()]
         if not group:
+            if dataset in kept:
+                lines += [f"## {dataset}", "", kept[dataset], ""]
             continue
+        from lem_keras.explain import emotion_keywords
+        from lem_keras.training import load_artifacts
+
         best = max(group, key=lambda r: r["dev"]["macro_f1"])
         model, pipeline = load_artifacts(best["model_dir"])
         train, dev = _load_splits(dataset, best["path"])
         keywords = emotion_keywords(model, pipeline, train.texts + dev.texts, skip=_keyword_skip(pipeline))
-        lines += [f"## {dataset} (model {run_id(best)}, top-3 attended tokens per sentence, train+dev)", "",
-                  "| emotion | key words |", "|---|---|"]
+        lines += [f"## {dataset}", "",
+                  (f"Model `{run_id(best)}` (the best seed by dev macro-F1); the top-3 attended tokens of "
+                   "each sentence of train+dev, counted."), "", "| emotion | key words |", "|---|---|"]
         for emotion, words in keywords.items():
             lines.append(f"| {emotion} | " + " ".join(w for w, _ in words) + " |")
         lines.append("")
@@ -346,29 +363,108 @@ def table7(runs: list[dict]) -> str:
 
 def variants(runs: list[dict]) -> str:
     lines = ["# Variants (one seed): word vectors, eBoW lexicon, Chinese segmentation", "",
-             "| dataset | run | " + " | ".join(HEADERS) + " | wall time (s) |", "|---" * (len(HEADERS) + 3) + "|"]
+             "| dataset | run | " + " | ".join(HEADERS) + " | wall time (s) |",
+             "|---" * (len(HEADERS) + 3) + "|"]
     for r in runs:
         if r["kind"] != "lem" or r["seed"] != min(x["seed"] for x in runs):
             continue
         if r["name"] in ("lem", "lem-random-init", "lem-chi2", "lem-jieba"):
             cells = [f"{r['dev'][m]:.3f}" for m in METRICS]
-            lines.append(f"| {r['dataset']} | {r['name']} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
+            lines.append(f"| {r['dataset']} | {r['name']} | " + " | ".join(cells)
+                         + f" | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
-def write_tables(out: Path) -> None:
+def render_tables(out: Path, runs: list[dict], keywords: bool = True) -> dict[str, str]:
+    """Every results table as markdown, by file name without `.md`. Table 7 needs the trained
+    models (slow); with keywords=False, or where a model is missing, it is kept from OUT/table7.md."""
+    previous = out / "table7.md"
+    previous = previous.read_text("utf-8") if previous.exists() else ""
+    tables = {"table2": table2(runs), "table4": table4(out, runs), "table6": table6(runs),
+              "variants": variants(runs), "table7": previous}
+    if keywords:
+        try:
+            tables["table7"] = table7(runs, previous)
+        except (OSError, ValueError, KeyError) as error:  # the other tables must not be lost to it
+            print(f"table7 failed, kept as it was: {error}", file=sys.stderr)
+    return tables
+
+
+def markdown_sections(text: str) -> dict[str, str]:
+    """A table file's parts: "" for what follows the `# ` title before any `## ` heading, else
+    the first word of each `## ` heading (the dataset); each part without its heading, stripped."""
+    sections: dict[str, list[str]] = {"": []}
+    key = ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            key = line[3:].split()[0] if line[3:].split() else ""
+            sections[key] = []
+        elif not line.startswith("# "):
+            sections[key].append(line)
+    return {k: "\n".join(v).strip() for k, v in sections.items() if "\n".join(v).strip()}
+
+
+# In README.md a generated table sits between `<!-- table:NAME SECTION -->` and `<!-- /table -->`
+# (NAME a results/NAME.md file, SECTION one of its `## ` datasets, left out for a file without
+# any); `update_readme` rewrites the lines between the markers from the tables.
+BLOCK = re.compile(r"^<!-- table:(?P<name>[\w-]+)(?: (?P<section>[\w-]+))? -->\n"
+                   r"(?P<body>.*?)^<!-- /table -->$", re.MULTILINE | re.DOTALL)
+
+
+def readme_blocks(readme: str) -> list[tuple[str, str, str, int]]:
+    """The generated blocks of a README: (name, section, body, line of the opening marker)."""
+    return [(m["name"], m["section"] or "", m["body"], readme.count("\n", 0, m.start()) + 1)
+            for m in BLOCK.finditer(readme)]
+
+
+def update_readme(readme: str, tables: dict[str, str], path: str = "README.md") -> str:
+    """README text with every generated block rewritten from `tables` (see `render_tables`)."""
+
+    def body(match: re.Match) -> str:
+        name, section = match["name"], match["section"] or ""
+        line = readme.count("\n", 0, match.start()) + 1
+        if name not in tables:
+            raise ValueError(f"{path}:{line}: unknown table {name!r}; expected one of {sorted(tables)}")
+        parts = markdown_sections(tables[name])
+        if section not in parts:
+            raise ValueError(f"{path}:{line}: {name}.md has no section {section!r}; "
+                             f"it has {sorted(k for k in parts if k)}")
+        marker = f"<!-- table:{name}{' ' + section if section else ''} -->"
+        return f"{marker}\n\n{parts[section]}\n\n<!-- /table -->"
+
+    # A marker is a line of its own (a marker quoted inside a line is text).
+    opening = re.compile(r"^<!-- table:", re.MULTILINE)
+    for match in BLOCK.finditer(readme):
+        if opening.search(match["body"]):
+            line = readme.count("\n", 0, match.start()) + 1
+            raise ValueError(f"{path}:{line}: a <!-- table:... --> marker without its <!-- /table -->")
+    starts = [m.start() for m in opening.finditer(readme)]
+    if len(starts) != len(BLOCK.findall(readme)):
+        line = readme.count("\n", 0, starts[-1]) + 1
+        raise ValueError(f"{path}:{line}: a <!-- table:... --> marker without its <!-- /table -->")
+    return BLOCK.sub(body, readme)
+
+
+def write_tables(out: Path, readme: Path | None = None) -> None:
+    """Rebuild OUT/*.md and OUT/summary.json from OUT/runs/*.json; when OUT is this repository's
+    results/ (or `readme` is given), rewrite the generated tables of README.md too."""
     runs = _load_runs(out)
-    (out / "table2.md").write_text(table2(runs), encoding="utf-8")
-    (out / "table4.md").write_text(table4(out, runs), encoding="utf-8")
-    (out / "table6.md").write_text(table6(runs), encoding="utf-8")
-    (out / "variants.md").write_text(variants(runs), encoding="utf-8")
-    try:
-        (out / "table7.md").write_text(table7(runs), encoding="utf-8")
-    except (OSError, ValueError, KeyError) as error:  # the tables above must not be lost to it
-        print(f"table7 failed: {error}", file=sys.stderr)
-    summary = {run_id(r): {"dev": r["dev"], "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]} for r in runs}
+    tables = render_tables(out, runs)
+    for name, text in tables.items():
+        (out / f"{name}.md").write_text(text, encoding="utf-8")
+    summary = {run_id(r): {"dev": r["dev"], "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]}
+               for r in runs}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print((out / "table2.md").read_text("utf-8"))
+    if readme is None and out.resolve() == (REPO / "results").resolve():
+        readme = REPO / "README.md"
+    if readme is not None:
+        text = readme.read_text("utf-8")
+        updated = update_readme(text, tables, str(readme))
+        if updated != text:
+            readme.write_text(updated, encoding="utf-8")
+        print(f"{readme}: {len(readme_blocks(updated))} generated tables "
+              f"({'rewritten' if updated != text else 'already up to date'})")
+    print(tables["table2"])
 
 
 # ----------------------------------------------------------------------------- main

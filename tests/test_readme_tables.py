@@ -1,0 +1,111 @@
+"""README's results tables are generated from results/runs/*.json (issue 14, item 17).
+
+`python benchmarks/reproduce.py --tables-only` rebuilds results/*.md and the README blocks between
+`<!-- table:NAME SECTION -->` and `<!-- /table -->`; these tests rebuild them in memory from the
+committed runs and compare. Table 7 (key words) needs the trained models, which are not committed:
+its README blocks are compared with results/table7.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results"
+README = REPO / "README.md"
+
+
+def _reproduce():
+    spec = importlib.util.spec_from_file_location("reproduce", REPO / "benchmarks" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduce = _reproduce()
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, str]:
+    runs = reproduce._load_runs(RESULTS)
+    assert runs, "no runs in results/runs/"
+    return reproduce.render_tables(RESULTS, runs, keywords=False)
+
+
+def _results_section(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of README's "## Results" section."""
+    lines = text.splitlines()
+    start = lines.index("## Results")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return [(i + 1, lines[i]) for i in range(start, end)]
+
+
+@pytest.mark.parametrize("name", ["table2", "table4", "table6", "variants"])
+def test_results_files_match_the_runs(tables, name):
+    # results/*.md are rebuilt from results/runs/*.json: a run added without rebuilding fails here.
+    assert (RESULTS / f"{name}.md").read_text("utf-8") == tables[name], (
+        f"results/{name}.md is stale: run `python benchmarks/reproduce.py --tables-only`")
+
+
+def test_readme_tables_match_the_results(tables):
+    readme = README.read_text("utf-8")
+    expected = reproduce.update_readme(readme, tables)
+    stale = [f"README.md:{line}: <!-- table:{name} {section} -->"
+             for (name, section, body, line), (_, _, new, _) in zip(
+                 reproduce.readme_blocks(readme), reproduce.readme_blocks(expected)) if body != new]
+    assert readme == expected, ("README tables differ from results/ (run `python benchmarks/reproduce.py "
+                                "--tables-only`): " + ", ".join(stale))
+
+
+def test_every_results_table_is_in_the_readme(tables):
+    present = {(name, section) for name, section, _, _ in reproduce.readme_blocks(README.read_text("utf-8"))}
+    wanted = {(name, section) for name, text in tables.items()
+              for section in reproduce.markdown_sections(text) if section or name in ("table6", "variants")}
+    assert wanted <= present, f"results tables missing from README: {sorted(wanted - present)}"
+
+
+def test_no_results_table_row_outside_the_markers():
+    # Every table row of "## Results" is generated (<!-- table:... -->) or explicitly kept by hand as
+    # history (<!-- history --> ... <!-- /history -->: measurements whose runs are not in results/runs).
+    inside = None
+    loose = []
+    for number, line in _results_section(README.read_text("utf-8")):
+        if re.match(r"<!-- (table:[\w-]+( [\w-]+)?|history) -->$", line):
+            assert inside is None, f"README.md:{number}: a block opens inside another"
+            inside = "history" if "history" in line else "table"
+        elif line in ("<!-- /table -->", "<!-- /history -->"):
+            assert inside == line[6:-4], f"README.md:{number}: {line} closes no {line[6:-4]} block"
+            inside = None
+        elif line.startswith("|") and inside is None:
+            loose.append(f"README.md:{number}: {line[:60]}")
+    assert inside is None, "README.md: a block is not closed"
+    assert not loose, "table rows outside generated/history blocks:\n" + "\n".join(loose)
+
+
+def test_update_readme_rewrites_only_the_blocks():
+    tables = {"table2": "# Title\n\n## semeval\n\n| a |\n|---|\n| 1 |\n",
+              "table6": "# T\n\n| h |\n|---|\n| 2 |\n"}
+    readme = ("intro\n<!-- table:table2 semeval -->\n| a |\n|---|\n| 0 |\n<!-- /table -->\nmiddle\n"
+              "<!-- table:table6 -->\nold\n<!-- /table -->\nend\n")
+    assert reproduce.update_readme(readme, tables) == (
+        "intro\n<!-- table:table2 semeval -->\n\n| a |\n|---|\n| 1 |\n\n<!-- /table -->\nmiddle\n"
+        "<!-- table:table6 -->\n\n| h |\n|---|\n| 2 |\n\n<!-- /table -->\nend\n")
+    with pytest.raises(ValueError, match=r"README.md:1: table2.md has no section 'ren-cecps'"):
+        reproduce.update_readme("<!-- table:table2 ren-cecps -->\n<!-- /table -->\n", tables)
+    with pytest.raises(ValueError, match=r"README.md:1: unknown table 'table9'"):
+        reproduce.update_readme("<!-- table:table9 -->\n<!-- /table -->\n", tables)
+    with pytest.raises(ValueError, match=r"README.md:2: .*without its <!-- /table -->"):
+        reproduce.update_readme("x\n<!-- table:table6 -->\n| 1 |\n", tables)
+
+
+def test_table7_keeps_sections_whose_model_is_missing():
+    previous = ("# Table 7\n\n## semeval\n\nModel `m`.\n\n"
+                "| emotion | key words |\n|---|---|\n| joy | happy |\n")
+    runs = [{"dataset": "semeval", "name": "lem", "kind": "lem", "seed": 0, "model_dir": "/nonexistent",
+             "dev": {"macro_f1": 0.5}}]
+    sections = reproduce.markdown_sections(reproduce.table7(runs, previous))
+    assert sections["semeval"] == "Model `m`.\n\n| emotion | key words |\n|---|---|\n| joy | happy |"
