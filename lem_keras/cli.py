@@ -35,7 +35,8 @@ class _HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.required or action.default in (None, False, argparse.SUPPRESS):
+        hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or action.required or hidden:
             return text
         return f"{text} (default: %(default)s)"
 
@@ -339,7 +340,7 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="PATH",
         help="a directory with train and dev files (found by name), or two files TRAIN DEV; "
-        "omitted: the embedded demo corpus",
+        "default: the embedded demo corpus",
     )
     parser.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
     parser.add_argument("--language", choices=("en", "zh"),

@@ -365,6 +365,62 @@ def test_pretrain_embeddings_defaults_to_the_shipped_recipes_vectors(tmp_path, m
     assert calls and calls[0]["method"] == named_config("semeval").embeddings_method == "fasttext"
 
 
+def test_every_option_shows_its_default(capsys):
+    """Each option's help line says its default: the value (``(default: 5)``) or, for options
+    taken from the configuration, "default: the configuration's" (issue 14 item 16)."""
+    for name, sub in _subcommands().items():
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        text = "".join(capsys.readouterr().out.split())  # wrapping may break lines at any space or hyphen
+        for action in sub._actions:
+            if not action.option_strings or action.required or isinstance(
+                action, (argparse._HelpAction, argparse._StoreTrueAction)
+            ):
+                continue
+            shown = " ".join(sub._get_formatter()._expand_help(action).split())
+            assert "default" in shown, f"{name} {action.option_strings[-1]}: {shown!r} names no default"
+            assert "".join(shown.split()) in text, f"{name} {action.option_strings[-1]}: {shown!r} not in --help"
+            if action.default is not None and action.default is not False:
+                assert str(action.default) in shown, f"{name} {action.option_strings[-1]}: {shown!r}"
+
+
+def test_pretrain_embeddings_help_and_dim_match_the_shipped_semeval_configuration(capsys):
+    shipped = json.loads((ROOT / "lem_keras" / "configs" / "semeval.json").read_text("utf-8"))
+    sub = _subcommands()["pretrain-embeddings"]
+    defaults = {action.dest: action.default for action in sub._actions}
+    assert defaults["dim"] == shipped["embedding_dim"]
+    assert defaults["method"] == shipped["embeddings_method"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "pretrain-embeddings train fastText (default) or word2vec vectors" in text
+
+
+def test_train_names_the_configuration_it_loaded(semeval_run):
+    """`train --format semeval --config FILE` trains with FILE and says so (not "config semeval")."""
+    _, _, stderr = semeval_run
+    assert f"config {TINY}" in stderr and "config semeval" not in stderr
+
+
+def test_progress_bar_becomes_one_line_per_epoch_off_a_terminal():
+    from lem_keras.cli import _progress_verbosity
+
+    class Stream(io.StringIO):
+        def __init__(self, tty):
+            super().__init__()
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    assert _progress_verbosity(None, stream=Stream(True)) == 1
+    assert _progress_verbosity(None, stream=Stream(False)) == 2
+    assert _progress_verbosity(1, stream=io.StringIO()) == 2
+    assert _progress_verbosity(0, stream=Stream(False)) == 0
+    assert _progress_verbosity(None, default=0, stream=Stream(False)) == 0
+    assert build_parser().parse_args(["train", "--out", "x"]).verbose is None
+
+
 def test_no_command_prints_usage(capsys):
     assert main([]) == 2
     assert "usage" in capsys.readouterr().out.lower()
