@@ -358,8 +358,8 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
                         "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); 'none': chi-squared selection on train; "
                         "default: the configuration's")
-    parser.add_argument("--stopwords", metavar="FILE", help="stop-word list, one per line (Chinese needs one); "
-                        "default: the configuration's")
+    parser.add_argument("--stopwords", metavar="FILE",
+                        help="stop-word list, one per line (Chinese needs one); default: the configuration's")
     parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary); "
                         "'none': randomly initialised; default: the configuration's")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
@@ -451,14 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256, help="texts per prediction batch")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("pretrain-embeddings", help="train fastText (default) or word2vec vectors on unlabeled text",
+    p = sub.add_parser("pretrain-embeddings",
+                       help="train fastText (default) or word2vec vectors on unlabeled text",
                        description="Train word vectors with gensim, fastText (the default, as the shipped "
                        "SemEval configuration does) or word2vec, on one text per line, tokenised exactly as "
                        "the model tokenises, and save them for `train --embeddings`.")
     p.add_argument("--input", required=True, metavar="FILE", help="unlabeled UTF-8 text, one per line")
     p.add_argument("--out", required=True, metavar="FILE", help="output vectors (.bin: binary, else text)")
     p.add_argument("--language", choices=("en", "zh"), default="en", help="tokenizer language")
-    p.add_argument("--dim", type=int, default=100, help="vector size (the shipped SemEval configuration: 100)")
+    p.add_argument("--dim", type=int, default=100,
+                   help="vector size (the shipped SemEval configuration: 100)")
     p.add_argument("--window", type=int, default=5, help="context window")
     p.add_argument("--min-count", type=int, default=2, help="ignore rarer tokens")
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")

@@ -379,7 +379,8 @@ def test_every_option_shows_its_default(capsys):
                 continue
             shown = " ".join(sub._get_formatter()._expand_help(action).split())
             assert "default" in shown, f"{name} {action.option_strings[-1]}: {shown!r} names no default"
-            assert "".join(shown.split()) in text, f"{name} {action.option_strings[-1]}: {shown!r} not in --help"
+            where = f"{name} {action.option_strings[-1]}"
+            assert "".join(shown.split()) in text, f"{where}: {shown!r} not in --help"
             if action.default is not None and action.default is not False:
                 assert str(action.default) in shown, f"{name} {action.option_strings[-1]}: {shown!r}"
 
