@@ -63,35 +63,64 @@ def explain_text(model, pipeline, text: str) -> dict:
     }
 
 
-def plot_explanation(explanation: dict, path: str | Path) -> Path:
-    """Draw Z as bars and the attention as an emotions × tokens heat map into a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def draw_explanation(explanation: dict, fig=None):
+    """Figure 4 of the paper for one text: Z as bars (red: the predicted emotions, grey: the
+    others, each labelled with its probability) beside the emotions × tokens attention heat
+    map with a labelled colour bar. A text with no tokens gets a note instead of a heat map.
+    Returns the matplotlib Figure (``fig`` if given)."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     names = list(explanation["latent_distribution"])
     z = [explanation["latent_distribution"][n] for n in names]
-    tokens = explanation["tokens"] or ["(no tokens)"]
-    heat = np.array([explanation["attention"][n] or [0.0] for n in names])
-    width = min(4 + 0.45 * len(tokens), 40)
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(4 + width, 0.45 * len(names) + 2), gridspec_kw={"width_ratios": [4, width]}
-    )
+    probabilities = explanation.get("probabilities", {})
+    tokens = list(explanation["tokens"])
+    width = min(4 + 0.45 * max(len(tokens), 6), 40)
+    if fig is None:
+        fig = plt.figure(figsize=(5 + width, 0.45 * len(names) + 2.5))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [5, width]})
     predicted = set(explanation["emotions"])
     colors = ["tab:red" if n in predicted else "tab:gray" for n in names]
     left.barh(range(len(names)), z, color=colors)
     left.set_yticks(range(len(names)), names)
     left.invert_yaxis()
+    top = max(z) if z else 1.0
+    left.set_xlim(0, top * 1.45 if top > 0 else 1.0)
+    for row, name in enumerate(names):
+        if name in probabilities:
+            label = f"p={probabilities[name]:.2f}"
+            left.text(z[row] + 0.02 * (top or 1.0), row, label, va="center", fontsize=8)
     left.set_xlabel("latent Z")
     left.set_title("latent emotion distribution")
-    image = right.imshow(heat, aspect="auto", cmap="Reds", vmin=0.0)
-    right.set_yticks(range(len(names)), names)
-    right.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right")
+    left.legend(
+        handles=[Patch(color="tab:red", label="predicted"), Patch(color="tab:gray", label="other emotions")],
+        loc="lower right", fontsize=8,
+    )
+    if tokens:
+        heat = np.array([explanation["attention"][n] for n in names], dtype="float64")
+        image = right.imshow(heat, aspect="auto", cmap="Reds", vmin=0.0, vmax=max(float(heat.max()), 1e-6))
+        right.set_yticks(range(len(names)), names)
+        right.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right")
+        colorbar = fig.colorbar(image, ax=right, fraction=0.03)
+        colorbar.set_label("attention weight")
+    else:
+        right.set_axis_off()
+        right.text(0.5, 0.5, "no tokens: nothing to attend to\n(the text is empty after normalisation)",
+                   ha="center", va="center", transform=right.transAxes, color="dimgray")
     right.set_title("memory attention (last hop)")
-    fig.colorbar(image, ax=right, fraction=0.03)
-    fig.suptitle(explanation["text"][:120])
+    fig.suptitle(explanation["text"][:120] or "(empty text)")
     fig.tight_layout()
+    return fig
+
+
+def plot_explanation(explanation: dict, path: str | Path) -> Path:
+    """:func:`draw_explanation` into an image file (PNG, or what the suffix names)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = draw_explanation(explanation)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
