@@ -68,3 +68,12 @@ def test_notebook_runs_without_errors(path, monkeypatch):
     assert not errors, errors
     executed = [c for c in notebook.cells if c.cell_type == "code"]
     assert executed and all(c.execution_count is not None for c in executed)
+
+
+def test_quickstart_draws_the_training_curves_and_the_explanation():
+    """Notebook 01 shows pictures: both losses and the phase per epoch, and Figure 4."""
+    notebook = nbformat.read(NOTEBOOK_DIR / "01_quickstart.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    for needed in ('h["classification_loss"]', 'h["reconstruction_loss"]', 'h["kl_loss"]', 'h["phase"]',
+                   "draw_explanation(explanation)", "plt.show()"):
+        assert needed in code, needed

@@ -156,6 +156,31 @@ def quickstart() -> nbformat.NotebookNode:
             "    print(f\"epoch {epoch:2d}  {'joint ' if phase else 'latent'}  val_micro_f1 {f1:.3f}\")"
         ),
         new_markdown_cell(
+            "### Training curves\n\nThe two losses (eq. 17's classification loss on train and dev; "
+            "eq. 6's latent-module loss, reconstruction + KL) and the phase of each epoch: in latent "
+            "epochs only the latent module trains, so the classification loss stands still."
+        ),
+        new_code_cell(
+            "import matplotlib.pyplot as plt\n\n"
+            "h = history.history\n"
+            "epochs = range(1, len(h[\"loss\"]) + 1)\n"
+            "fig, (losses, phases) = plt.subplots(\n"
+            "    2, 1, figsize=(7, 5), sharex=True, gridspec_kw={\"height_ratios\": [3, 1]})\n"
+            "losses.plot(epochs, h[\"classification_loss\"], label=\"classification loss (train)\")\n"
+            "losses.plot(epochs, h[\"val_classification_loss\"], label=\"classification loss (dev)\")\n"
+            "losses.plot(epochs, np.add(h[\"reconstruction_loss\"], h[\"kl_loss\"]),\n"
+            "            label=\"latent loss: reconstruction + KL (train)\")\n"
+            "losses.set_yscale(\"log\")\n"
+            "losses.set_ylabel(\"loss\")\n"
+            "losses.legend(fontsize=8)\n"
+            "phases.step(epochs, h[\"phase\"], where=\"mid\", color=\"tab:purple\")\n"
+            "phases.set_yticks([0, 1], [\"latent\", \"joint\"])\n"
+            "phases.set_xlabel(\"epoch\")\n"
+            "phases.set_ylabel(\"phase\")\n"
+            "fig.tight_layout()\n"
+            "plt.show()"
+        ),
+        new_markdown_cell(
             "## Evaluation\n\nOne decision threshold per emotion, each maximising that emotion's F1 on "
             "dev (`calibrate_thresholds`), stored in the model (`set_thresholds`). The demo corpus has no "
             "test split, so these dev numbers are optimistic; use a held-out file for real numbers."
@@ -189,6 +214,19 @@ def quickstart() -> nbformat.NotebookNode:
             '    chosen = [n for n, y in zip(names, row) if y] or ["(none)"]\n'
             "    print(f\"{text}\\n    predicted: {', '.join(chosen)}   (top: {top})\")\n"
             "assert probabilities.shape == (len(sentences), len(names))"
+        ),
+        new_markdown_cell(
+            "## Why: the explanation (the paper's Figure 4)\n\n"
+            "The latent emotion distribution Z (red: the predicted emotions, with each emotion's "
+            "probability) and, per emotion, the memory's attention over the tokens "
+            "(`lem-keras explain --model DIR TEXT` draws the same figure)."
+        ),
+        new_code_cell(
+            "from lem_keras.explain import draw_explanation, explain_text\n\n"
+            "explanation = explain_text(model, pipeline, sentences[0])\n"
+            "print(\"predicted:\", explanation[\"emotions\"] or \"(none)\")\n"
+            "fig = draw_explanation(explanation)\n"
+            "plt.show()"
         ),
         new_markdown_cell(
             "Save it as `lem-keras train --out DIR` does "
