@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from lem_keras.model import LatentEmotionMemory
@@ -49,6 +50,7 @@ def test_import_prints_no_tensorflow_noise_but_keeps_python_warnings():
     assert "a warning of the package stays" in result.stderr
 
 
+@pytest.mark.slow  # a CLI subprocess that trains
 def test_redirected_training_log_is_plain_lines(tmp_path):
     """`lem-keras train` into a file: one line per epoch, no progress-bar redraws (\\r, ANSI)."""
     log = tmp_path / "train.log"
