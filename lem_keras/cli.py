@@ -231,8 +231,9 @@ def cmd_tune(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from lem_keras.calibration import expected_calibration_error
     from lem_keras.metrics import multilabel_report
-    from lem_keras.training import load_artifacts, predict_scores
+    from lem_keras.training import load_artifacts, load_decision, predict_scores, thresholds_for
 
     # Read the data first: a bad file fails at once, before TensorFlow loads the model.
     data = _load(args.data, args.format, args)
@@ -243,25 +244,44 @@ def cmd_evaluate(args) -> int:
         data = _load(args.data, args.format, args, emotion_names=names)
     if list(data.emotion_names) != names:
         raise CLIError(f"{args.data}: emotions {data.emotion_names} do not match the model's {names}")
+    chosen, thresholds = thresholds_for(args.model, args.decision)
+    rules = load_decision(args.model)["rules"]
     scores = predict_scores(model, pipeline, data.texts)
-    thresholds = model.get_thresholds()
-    report = multilabel_report(data.labels, scores, thresholds)
+    reports = {rule: multilabel_report(data.labels, scores, values) for rule, values in rules.items()}
+    ece = expected_calibration_error(data.labels, scores)
+    if args.plot:
+        from lem_keras.plots import plot_evaluation
+
+        plot_evaluation(data.labels, scores, thresholds, names, args.plot, rule=chosen)
+        print(f"plot written to {args.plot}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"file": args.data, "examples": len(data.texts), **report}, indent=2))
+        # The chosen rule's metrics at the top level (the keys `evaluate --json` always had),
+        # every rule's under "rules".
+        record = {"file": args.data, "examples": len(data.texts), **reports[chosen], "decision": chosen,
+                  "ece": float(ece.mean()), "ece_per_emotion": dict(zip(names, map(float, ece))),
+                  "rules": reports}
+        print(json.dumps(record, indent=2))
     else:
-        print(f"{args.data}: {len(data.texts)} examples")
-        for key, value in report.items():
-            print(f"{key:>14s}  {value:.4f}")
+        print(f"{args.data}: {len(data.texts)} examples; decision rule: {chosen} (*)")
+        keys = list(reports[chosen])
+        width = max(len(rule) for rule in reports) + 2
+        print(f"{'rule':<{width}s}" + "".join(f"{key:>14s}" for key in keys))
+        for rule, report in reports.items():
+            mark = "*" if rule == chosen else " "
+            print(f"{rule + mark:<{width}s}" + "".join(f"{report[key]:>14.4f}" for key in keys))
+        print(f"expected calibration error (10 bins): mean {ece.mean():.4f}; "
+              + ", ".join(f"{name} {value:.3f}" for name, value in zip(names, ece)))
     return 0
 
 
 def cmd_predict(args) -> int:
-    from lem_keras.training import load_artifacts, predict_scores
+    from lem_keras.training import load_artifacts, predict_scores, thresholds_for
 
     texts = _read_input_lines(args.input)
     model, pipeline = load_artifacts(args.model)
     names = list(model.emotion_names)
-    thresholds = model.get_thresholds()
+    # The rule changes the emotions, never the probabilities.
+    thresholds = thresholds_for(args.model, args.decision)[1]
     out = sys.stdout
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
@@ -311,11 +331,14 @@ def cmd_explain(args) -> int:
 
 def cmd_export(args) -> int:
     from lem_keras.export import export_saved_model
-    from lem_keras.training import load_artifacts
+    from lem_keras.training import load_artifacts, thresholds_for
 
     model, pipeline = load_artifacts(args.model)
+    rule, thresholds = thresholds_for(args.model, args.decision)
+    model.set_thresholds(thresholds)  # baked into the `emotions` output (the model on disk is untouched)
     target = export_saved_model(model, pipeline, args.out, version=args.version)
-    print(f"SavedModel written to {target} (signature serving_default: raw strings in)", file=sys.stderr)
+    print(f"SavedModel written to {target} (signature serving_default: raw strings in; "
+          f"emotions at the thresholds of decision rule {rule})", file=sys.stderr)
     return 0
 
 
@@ -369,6 +392,14 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="batch size (default: the configuration's)")
     parser.add_argument("--seed", type=int,
                         help="random seed, same seed, same result (default: the configuration's)")
+
+
+def _add_decision_option(parser: argparse.ArgumentParser, what: str) -> None:
+    from lem_keras.decision import RULES
+
+    parser.add_argument("--decision", choices=RULES, metavar="RULE",
+                        help=f"decision rule, {what}: {', '.join(RULES)} "
+                        "(default: the model's default rule, DIR/decision.json)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -439,7 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled file (e.g. SemEval test-gold)")
     p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table: the decision rule's "
+                   "metrics as top-level keys, every rule's under 'rules', the calibration error (ece)")
+    _add_decision_option(p, "the rule whose metrics --json puts at the top level and --plot marks")
+    p.add_argument("--plot", metavar="FILE", help="draw per-emotion precision-recall curves with the rule's "
+                   "operating points and a reliability diagram into FILE (.png, .pdf, .svg)")
     _add_table_options(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -449,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--input", metavar="FILE", help="UTF-8 text, one text per line (default: stdin)")
     p.add_argument("--batch-size", type=int, default=256, help="texts per prediction batch")
+    _add_decision_option(p, "the thresholds that turn probabilities into the predicted emotions")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("pretrain-embeddings",
@@ -490,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--out", required=True, metavar="DIR", help="model base path, e.g. saved_models/NAME")
     p.add_argument("--version", type=int, default=1, help="model version subdirectory")
+    _add_decision_option(p, "the thresholds baked into the SavedModel's `emotions` output")
     p.set_defaults(func=cmd_export)
     return parser
 

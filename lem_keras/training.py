@@ -17,6 +17,8 @@ The layout of a model directory:
     DIR/pipeline.json    the fitted text pipeline (vocabularies, language, lengths)
     DIR/config.json      the TrainConfig that produced it
     DIR/metrics.json     dev metrics at the calibrated thresholds
+    DIR/decision.json    every decision rule's thresholds on dev (lem_keras.decision) and the
+                         default rule, whose thresholds the model itself holds
     DIR/logs/            TensorBoard logs
     DIR/backup/          BackupAndRestore state while training runs (removed at the end)
 """
@@ -43,6 +45,7 @@ from lem_keras.config import (  # noqa: F401
     named_config,
     resolve_data_paths,
 )
+from lem_keras.decision import DEFAULT_RULE
 
 
 @dataclasses.dataclass
@@ -251,16 +254,21 @@ class Finalized:
     thresholds: np.ndarray
     dev_metrics: dict[str, float]
     dev_scores: np.ndarray
+    # Every decision rule's thresholds on dev, {rule: (K,)}; ``thresholds`` is the default's.
+    rules: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def finalize(model, pipeline, dev) -> Finalized:
-    """Calibrate per-emotion thresholds on ``dev``, store them in ``model`` and score dev."""
-    from lem_keras.metrics import calibrate_thresholds, multilabel_report
+    """Fit every decision rule (:mod:`lem_keras.decision`) on ``dev``, store the default
+    rule's thresholds in ``model`` and score dev at them."""
+    from lem_keras.decision import DEFAULT_RULE, fit_rules
+    from lem_keras.metrics import multilabel_report
 
     scores = predict_scores(model, pipeline, dev.texts)
-    thresholds = np.asarray(calibrate_thresholds(dev.labels, scores))
+    rules = fit_rules(dev.labels, scores)
+    thresholds = np.asarray(rules[DEFAULT_RULE])
     model.set_thresholds(thresholds)
-    return Finalized(thresholds, multilabel_report(dev.labels, scores, thresholds), scores)
+    return Finalized(thresholds, multilabel_report(dev.labels, scores, thresholds), scores, rules)
 
 
 def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:
@@ -322,6 +330,9 @@ class TrainResult:
     seconds: float
     best_epoch: int | None = None
     config: TrainConfig | None = None
+    # {rule: thresholds} from finalize (Finalized.rules); None: only ``thresholds``, which
+    # finalize set to the default rule's.
+    rules: dict[str, np.ndarray] | None = None
 
 
 def train(
@@ -428,6 +439,7 @@ def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
         seconds=time.perf_counter() - start,
         best_epoch=getattr(stopper, "best_epoch", None),
         config=config,
+        rules=final.rules,
     )
     if out_dir is not None:
         save_artifacts(out_dir, result, config)
@@ -445,6 +457,84 @@ def save_artifacts(out_dir: str | Path, result: TrainResult, config: TrainConfig
     metrics["thresholds"] = [float(t) for t in result.thresholds]
     metrics["train_seconds"] = round(result.seconds, 1)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    save_decision(out, result.rules if result.rules is not None else {DEFAULT_RULE: result.thresholds})
+
+
+#: The decision rules of a model directory: ``{"default": RULE, "rules": {RULE: [K floats]}}``.
+DECISION_FILE = "decision.json"
+
+
+def save_decision(model_dir: str | Path, rules: dict, default: str | None = None) -> None:
+    """Write ``model_dir/decision.json``: every rule's thresholds and the default rule
+    (``lem_keras.decision.DEFAULT_RULE`` unless given), the one the model's thresholds hold."""
+    default = default or DEFAULT_RULE
+    if default not in rules:
+        raise ValueError(f"the default decision rule {default!r} is not among the rules: {sorted(rules)}")
+    record = {"default": default,
+              "rules": {name: [float(t) for t in values] for name, values in rules.items()}}
+    (Path(model_dir) / DECISION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def load_decision(model_dir: str | Path) -> dict:
+    """``{"default": RULE, "rules": {RULE: float32 array (K,)}}`` of a model directory.
+
+    A directory saved before decision rules existed (no ``decision.json``) has one rule,
+    ``per_emotion_f1``, the thresholds in its ``metrics.json``.
+    """
+    directory = Path(model_dir)
+    path = directory / DECISION_FILE
+    try:
+        if path.is_file():
+            record = json.loads(path.read_text("utf-8"))
+            default, rules = record["default"], record["rules"]
+        else:
+            legacy = json.loads((directory / "metrics.json").read_text("utf-8"))
+            default, rules = "per_emotion_f1", {"per_emotion_f1": legacy["thresholds"]}
+        rules = {str(name): np.asarray(values, dtype="float32") for name, values in rules.items()}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        source = path if path.is_file() else directory / "metrics.json"
+        raise ValueError(f"{source}: cannot read the decision rules: {_load_problem(None, error)}") from None
+    if default not in rules:
+        raise ValueError(f"{path}: default rule {default!r} has no thresholds")
+    return {"default": default, "rules": rules}
+
+
+def thresholds_for(model_dir: str | Path, rule: str | None = None) -> tuple[str, np.ndarray]:
+    """``(rule, thresholds (K,))``: those of ``rule`` in ``model_dir`` (None: its default);
+    ValueError naming the rules the directory holds when it has none for ``rule``."""
+    decision = load_decision(model_dir)
+    name = rule or decision["default"]
+    if name not in decision["rules"]:
+        raise ValueError(
+            f"{Path(model_dir) / DECISION_FILE}: no thresholds for decision rule {name!r}; "
+            f"this model has: {', '.join(decision['rules'])}"
+        )
+    return name, decision["rules"][name]
+
+
+def predict_emotions(model, pipeline, texts: list[str], decision: str | None = None,
+                     model_dir: str | Path | None = None, batch_size: int = 256):
+    """``(probabilities (N, K), emotions)``: ``emotions[i]`` the names of the emotions text
+    ``i`` is predicted to express, at the thresholds of rule ``decision`` of ``model_dir``
+    (None: the model's own thresholds, its default rule). The rule changes the emotions,
+    never the probabilities.
+
+    Example::
+
+        model, pipeline = load_artifacts("DIR")
+        scores, emotions = predict_emotions(model, pipeline, ["so happy"], decision="global_jaccard",
+                                            model_dir="DIR")
+    """
+    if decision is None:
+        thresholds = model.get_thresholds()
+    elif model_dir is None:
+        raise ValueError("decision= needs model_dir= (the directory whose decision.json holds the rules)")
+    else:
+        thresholds = thresholds_for(model_dir, decision)[1]
+    scores = predict_scores(model, pipeline, texts, batch_size=batch_size)
+    names = list(model.emotion_names)
+    emotions = [[n for n, p, t in zip(names, row, thresholds) if p >= t] for row in scores]
+    return scores, emotions
 
 
 def load_artifacts(model_dir: str | Path):
