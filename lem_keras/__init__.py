@@ -23,6 +23,7 @@ _silence_cuda_probe()  # no "failed call to cuInit" line on a machine without a 
 
 # Importing these registers the model, its layers and its metrics with Keras.
 from lem_keras import layers, metrics
+from lem_keras.ensemble import LatentEmotionEnsemble
 from lem_keras.layers import (
     EmotionMemoryHop,
     EmotionSequenceClassifier,
@@ -46,6 +47,7 @@ __all__ = [
     "GaussianSampling",
     "HammingLoss",
     "JaccardAccuracy",
+    "LatentEmotionEnsemble",
     "LatentEmotionMemory",
     "LatentEmotionModule",
     "MacroF1",
