@@ -126,6 +126,7 @@ def _training_setup(args):
         freeze_embeddings=args.freeze_embeddings,
         no_wled=args.no_wled,
         no_rle=args.no_rle,
+        ensemble=getattr(args, "ensemble", None),  # train only
     )
     try:
         resolve_data_paths(config, data_dir, origin=f"configuration {name or 'default'}")
@@ -426,6 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Adam learning rate of the classifier (default: the configuration's)")
     p.add_argument("--no-wled", action="store_true", help="ablation LEM-Wled: no latent embedding in eq. 15")
     p.add_argument("--no-rle", action="store_true", help="ablation LEM-Rle: no R^le in eq. 8")
+    p.add_argument("--ensemble", type=int, metavar="N",
+                   help="train N members (seeds SEED, SEED+1, ...) on one text pipeline and save them as one "
+                   "model that averages their probabilities; a killed run resumes at the member it was "
+                   "training (default: the configuration's, 1)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a finished model in --out (without it such a directory is refused)")
     p.add_argument("--strategy", choices=("default", "mirrored"), default="default",

@@ -165,6 +165,9 @@ class TrainConfig(ModelConfig):
     lr_plateau_patience: int = 1
     lr_plateau_monitor: str = "val_classification_loss"
     seed: int = 0
+    # Seed ensemble: train this many members (seeds seed, seed+1, ...) on one text pipeline
+    # and serve the mean of their probabilities as one model (lem_keras.ensemble); 1: one model.
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,7 +177,7 @@ class TrainConfig(ModelConfig):
         _check(self.embeddings_method in EMBEDDING_METHODS, "embeddings_method", self.embeddings_method,
                f"one of {', '.join(EMBEDDING_METHODS)}")
         for name in ("max_length", "max_tokens", "ebow_max_size", "batch_size", "epochs",
-                     "early_stopping_patience", "plateau_patience", "lr_plateau_patience"):
+                     "early_stopping_patience", "plateau_patience", "lr_plateau_patience", "ensemble"):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
                    "an integer >= 1")
@@ -241,7 +244,7 @@ def load_config(source: str | Path) -> TrainConfig:
 
 #: Command-line options that set one TrainConfig field each (option dest → field).
 SIMPLE_OVERRIDES = ("hops", "seed", "epochs", "pretrain_epochs", "embedding_dim", "batch_size",
-                    "learning_rate", "max_length", "stopwords", "segmentation", "language")
+                    "learning_rate", "max_length", "stopwords", "segmentation", "language", "ensemble")
 
 
 def apply_overrides(config: TrainConfig, **options: Any) -> TrainConfig:

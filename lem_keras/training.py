@@ -21,6 +21,12 @@ The layout of a model directory:
                          default rule, whose thresholds the model itself holds
     DIR/logs/            TensorBoard logs
     DIR/backup/          BackupAndRestore state while training runs (removed at the end)
+
+A seed ensemble (``config.ensemble`` = N > 1) writes the same files, ``model.keras`` being a
+:class:`~lem_keras.ensemble.LatentEmotionEnsemble` (thresholds tuned on its own dev
+probabilities), and keeps each member as a model directory of its own:
+
+    DIR/members/<k>/     member k (seed ``seed + k - 1``), k = 1..N, laid out as above
 """
 
 from __future__ import annotations
@@ -354,10 +360,20 @@ def train(
     it (a second run into it is refused), and a finished model there is only replaced
     with ``overwrite=True``. With ``strategy`` (a ``tf.distribute`` strategy) the model is
     built in its scope and ``fit`` distributes the batches.
+
+    With ``config.ensemble`` = N > 1: a seed ensemble, N members (seeds ``seed`` ..
+    ``seed + N - 1``) on one text pipeline, each resumable in ``out_dir/members/<k>/``,
+    served as one :class:`~lem_keras.ensemble.LatentEmotionEnsemble` (the mean of their
+    probabilities) whose thresholds are tuned on its own dev probabilities; the result's
+    ``history`` is then empty (each member's is in its TensorBoard logs).
     """
     if out_dir is None:
-        return _train(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)
+        run = _train_ensemble if config.ensemble > 1 else _train
+        return run(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)
     with output_directory(out_dir, overwrite=overwrite):
+        if config.ensemble > 1:
+            return _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
+                                   strategy, overwrite=overwrite)
         return _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy)
 
 
@@ -400,11 +416,12 @@ def output_directory(out_dir: str | Path, overwrite: bool = False):
         handle.close()
 
 
-def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy) -> TrainResult:
+def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy,
+           pipeline=None) -> TrainResult:
     import keras
 
     start = time.perf_counter()
-    prepared = prepare(config, train_data, dev_data, log=log)
+    prepared = prepare(config, train_data, dev_data, log=log, pipeline=pipeline)
     config = prepared.config
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build_model(config, prepared.pipeline, prepared.emotion_names, prepared.embedding_matrix)
@@ -444,6 +461,78 @@ def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
     if out_dir is not None:
         save_artifacts(out_dir, result, config)
     return result
+
+
+#: Where a seed ensemble keeps its members: ``DIR/members/<k>/``, k = 1..N.
+MEMBERS_DIR = "members"
+
+
+def _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy,
+                    overwrite: bool = False) -> TrainResult:
+    """``config.ensemble`` members, seeds ``seed .. seed + N - 1``, each trained by :func:`_train`
+    on the text pipeline fitted for the first, into ``out_dir/members/<k>/`` (its own backup:
+    a killed run resumes at the member it was training; a member with a saved model is
+    loaded, not retrained); then one :class:`~lem_keras.ensemble.LatentEmotionEnsemble`,
+    finalized on dev (thresholds on the ensemble's probabilities) and saved in ``out_dir``."""
+    import shutil
+
+    from lem_keras.ensemble import LatentEmotionEnsemble
+
+    start = time.perf_counter()
+    size = config.ensemble
+    members_dir = Path(out_dir) / MEMBERS_DIR if out_dir is not None else None
+    if members_dir is not None and overwrite and (Path(out_dir) / "model.keras").exists():
+        shutil.rmtree(members_dir, ignore_errors=True)  # a finished ensemble is replaced: every member anew
+    pipeline, models = None, []
+    for k in range(1, size + 1):
+        member_config = config.replace(seed=config.seed + k - 1, ensemble=1)
+        member_dir = members_dir / str(k) if members_dir is not None else None
+        if member_dir is not None and (member_dir / "model.keras").is_file():
+            _check_member_config(member_dir, member_config)
+            model, member_pipeline = load_artifacts(member_dir)
+            pipeline = pipeline if pipeline is not None else member_pipeline
+            log(f"ensemble member {k}/{size} (seed {member_config.seed}): finished, loaded from {member_dir}")
+        else:
+            log(f"ensemble member {k}/{size} (seed {member_config.seed})")
+            result = _train(member_config, train_data, dev_data, member_dir, verbose, extra_callbacks, log,
+                            strategy, pipeline=pipeline)
+            model, pipeline = result.model, result.pipeline
+            log(f"ensemble member {k}/{size}: dev " + ", ".join(
+                f"{name} {value:.4f}" for name, value in result.dev_metrics.items()))
+        config = config.replace(embedding_dim=int(model.embedding_dim))  # follows the vectors
+        models.append(model)
+    ensemble = LatentEmotionEnsemble.from_members(models)
+    del models
+    final = finalize(ensemble, pipeline, dev_data)
+    result = TrainResult(
+        model=ensemble,
+        pipeline=pipeline,
+        history={},
+        dev_metrics=final.dev_metrics,
+        thresholds=final.thresholds,
+        seconds=time.perf_counter() - start,
+        config=config,
+        rules=final.rules,
+    )
+    if out_dir is not None:
+        save_artifacts(out_dir, result, config)
+    return result
+
+
+def _check_member_config(member_dir: Path, expected: TrainConfig) -> None:
+    """Refuse to reuse a finished member trained with another configuration (a rerun with
+    other options into the same ``--out``); ``embedding_dim`` follows the vectors."""
+    path = member_dir / "config.json"
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: cannot read the member's configuration: {error}") from None
+    for name, value in expected.to_dict().items():
+        if name != "embedding_dim" and saved.get(name) != value:
+            raise ValueError(
+                f"{path}: this finished ensemble member was trained with {name}={saved.get(name)!r}, "
+                f"this run asks for {value!r}; train into another --out, or remove {member_dir.parent}"
+            )
 
 
 def save_artifacts(out_dir: str | Path, result: TrainResult, config: TrainConfig) -> None:
@@ -549,6 +638,7 @@ def load_artifacts(model_dir: str | Path):
         raise FileNotFoundError(
             f"{model_path}: no trained model here (train one with `lem-keras train --out DIR`)"
         )
+    import lem_keras.ensemble  # registers the seed ensemble before loading
     import lem_keras.metrics  # registers the compiled metrics before loading
     import lem_keras.model  # noqa: F401  (registers the custom layers before loading)
 
