@@ -5,6 +5,10 @@
   predicted set; :func:`plot_explanation` draws it (bars for Z, a heat map for attention).
 - :func:`emotion_keywords` — the paper's Table 7: for every emotion, the tokens most often
   among the top-3 attended tokens of a sentence, counted over a corpus.
+
+For a seed ensemble (:class:`~lem_keras.ensemble.LatentEmotionEnsemble`) Z and the attention
+are the means over its members (all read the same tokens: one text pipeline), and the
+probabilities and predicted set are the ensemble's.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ Signature ``serving_default``:
     output ``probabilities`` float32 (batch, K), ``emotions`` int32 (batch, K) — multi-hot at
     the model's calibrated thresholds — and ``latent_distribution`` float32 (batch, K).
 
+The model is a :class:`~lem_keras.model.LatentEmotionMemory` or a seed ensemble
+(:class:`~lem_keras.ensemble.LatentEmotionEnsemble`): the same signature, the ensemble's
+``probabilities`` and ``latent_distribution`` being the means over its members, compared
+with the ensemble's own thresholds (both classes answer ``return_details=True`` alike).
+
 Chinese models take pre-segmented text (tokens separated by spaces); clients segment raw
 text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as `lem-keras
 predict` does.
