@@ -436,3 +436,23 @@ def test_single_model_path_is_unchanged(ensemble_run, tmp_path):
     model, _ = load_artifacts(out)
     assert type(model) is LatentEmotionMemory
     assert "ensemble member" not in stderr.getvalue()
+
+
+@pytest.mark.slow
+def test_evaluate_and_predict_take_the_ensemble_directory(ensemble_run, tmp_path):
+    out = ensemble_run["out"]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["evaluate", "--model", str(out), "--data", str(SEMEVAL_DIR / "tiny-dev.txt"), "--json"])
+    assert code == 0, stderr.getvalue()[-3000:]
+    report, saved = json.loads(stdout.getvalue()), json.loads((out / "metrics.json").read_text("utf-8"))
+    for key in ("micro_f1", "macro_f1", "jaccard", "hamming_loss"):
+        assert report[key] == pytest.approx(saved[key], abs=1e-5), key
+    (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["predict", "--model", str(out), "--input", str(tmp_path / "in.txt")]) == 0
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    mean = np.mean(_member_scores(out, TEXTS), axis=0)
+    got = np.array([[line["probabilities"][name] for name in line["probabilities"]] for line in lines])
+    np.testing.assert_allclose(got, mean, rtol=0, atol=2e-6)  # predict rounds to 6 decimals
