@@ -131,7 +131,9 @@ def _training_setup(args):
     try:
         resolve_data_paths(config, data_dir, origin=f"configuration {name or 'default'}")
     except (ValueError, FileNotFoundError) as error:
-        raise CLIError(f"{error}; override it with --embeddings/--lexicon (none to go without) or --config FILE") from None
+        raise CLIError(
+            f"{error}; override it with --embeddings/--lexicon (none to go without) or --config FILE"
+        ) from None
     return train, dev, config, name or "default"
 
 
@@ -379,8 +381,9 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
         help="a shipped configuration (demo, semeval, ren-cecps) or a JSON file of TrainConfig fields; "
         "default: the shipped one for --format",
     )
-    parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW vocabulary "
-                        "(NRC EmoLex, Hu-Liu, MPQA .tff or a word list); 'none': chi-squared selection on train; "
+    parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW "
+                        "vocabulary (NRC EmoLex, Hu-Liu, MPQA .tff or a word list); 'none': chi-squared "
+                        "selection on train; "
                         "default: the configuration's")
     parser.add_argument("--stopwords", metavar="FILE",
                         help="stop-word list, one per line (Chinese needs one); default: the configuration's")
@@ -455,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", metavar="FILE",
                    help="JSON search space merged onto the built-in one (see tuning/README.md; "
                    "default: the built-in space)")
-    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random", help="search algorithm")
+    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random",
+                   help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="number of trials (random, bayesian)")
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
     p.add_argument("--objective", choices=MONITORS,

@@ -420,6 +420,8 @@ def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
            pipeline=None) -> TrainResult:
     import keras
 
+    from lem_keras.callbacks import PhaseAwareTensorBoard
+
     start = time.perf_counter()
     prepared = prepare(config, train_data, dev_data, log=log, pipeline=pipeline)
     config = prepared.config
@@ -438,7 +440,7 @@ def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
         # After the schedule's callbacks, which write their state into the model first.
         # double_checkpoint: a run killed while writing the backup resumes from the one before.
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True))
-        callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
+        callbacks.append(PhaseAwareTensorBoard(str(out / "logs")))
     callbacks.extend(extra_callbacks or [])
 
     history = model.fit(

@@ -39,7 +39,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from lem_keras.callbacks import is_latent_epoch
+from lem_keras.callbacks import PhaseAwareTensorBoard, is_latent_epoch
 from lem_keras.config import MONITORS, TrainConfig, monitor_mode
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -379,7 +379,7 @@ def run_search(
     )
     search_tuner.search(
         prepared.train_ds, validation_data=prepared.dev_ds, epochs=epochs, verbose=verbose,
-        callbacks=[keras.callbacks.TensorBoard(str(out / "logs"))],
+        callbacks=[PhaseAwareTensorBoard(str(out / "logs"))],
     )
     if role == "worker":
         return SearchResult([], None, None, None, out, role)

@@ -497,18 +497,16 @@ def test_train_refuses_a_finished_model_and_a_directory_in_use(tmp_path):
     out = tmp_path / "model"
     out.mkdir()
     (out / "model.keras").write_bytes(b"a finished model")
-    with pytest.raises(FileExistsError, match="finished model.*--overwrite"):
-        with output_directory(out):
-            pass
+    with pytest.raises(FileExistsError, match="finished model.*--overwrite"), output_directory(out):
+        pass
     with output_directory(out, overwrite=True) as held:
         assert held == out
         # A second run while the first holds the directory (another process: flock is per open file).
-        with open(out / ".lock") as other:
-            with pytest.raises(BlockingIOError):
-                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(FileExistsError, match=r"another training run \(pid \d+\)"):
-            with output_directory(out, overwrite=True):
-                pass
+        with open(out / ".lock") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = pytest.raises(FileExistsError, match=r"another training run \(pid \d+\)")
+        with busy, output_directory(out, overwrite=True):
+            pass
     # Released at the end: the directory can be used again.
     with output_directory(out, overwrite=True):
         pass

@@ -488,6 +488,7 @@ def make_tf_dataset(
         examples = (features, labels) if labels is not None else features
         examples = tf.nest.map_structure(tf.convert_to_tensor, examples)
 
+        @tf.autograph.experimental.do_not_convert
         def gather(batch_indices):
             return tf.nest.map_structure(lambda t: tf.gather(t, batch_indices), examples)
 
