@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -157,6 +158,31 @@ _LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029"
 
 def _json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKERS)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def _number_type(kind: type, minimum: float, strict: bool, description: str):
+    """An argparse ``type`` that refuses a value below ``minimum``; argparse's message
+    then names the option: ``argument --batch-size: expected an integer >= 1, got '-1'``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
+        if math.isnan(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}")
+        return value
+
+    parse.__name__ = description  # argparse names the type in its own messages
+    return parse
+
+
+POSITIVE_INT = _number_type(int, 1, False, "an integer >= 1")
+NONNEGATIVE_INT = _number_type(int, 0, False, "an integer >= 0")
+POSITIVE_FLOAT = _number_type(float, 0.0, True, "a number > 0")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -390,11 +416,12 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary); "
                         "'none': randomly initialised; default: the configuration's")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
-    parser.add_argument("--embedding-dim", type=int,
+    parser.add_argument("--embedding-dim", type=POSITIVE_INT,
                         help="token embedding size (ignored with --embeddings; default: the configuration's)")
-    parser.add_argument("--max-length", type=int, help="tokens kept per text (default: the configuration's)")
-    parser.add_argument("--batch-size", type=int, help="batch size (default: the configuration's)")
-    parser.add_argument("--seed", type=int,
+    parser.add_argument("--max-length", type=POSITIVE_INT,
+                        help="tokens kept per text (default: the configuration's)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, help="batch size (default: the configuration's)")
+    parser.add_argument("--seed", type=NONNEGATIVE_INT,
                         help="random seed, same seed, same result (default: the configuration's)")
 
 
@@ -421,16 +448,18 @@ def build_parser() -> argparse.ArgumentParser:
         "from the last finished epoch.",
     )
     _add_data_and_pipeline_options(p)
-    p.add_argument("--hops", type=int, help="number of memory hops H (default: the configuration's)")
-    p.add_argument("--epochs", type=int, help="maximum epochs, early stopping on dev usually ends sooner "
+    p.add_argument("--hops", type=POSITIVE_INT,
+                   help="number of memory hops H (default: the configuration's)")
+    p.add_argument("--epochs", type=POSITIVE_INT,
+                   help="maximum epochs, early stopping on dev usually ends sooner "
                    "(default: the configuration's)")
-    p.add_argument("--pretrain-epochs", type=int,
+    p.add_argument("--pretrain-epochs", type=NONNEGATIVE_INT,
                    help="epochs of latent-module pre-training (default: the configuration's)")
-    p.add_argument("--learning-rate", type=float,
+    p.add_argument("--learning-rate", type=POSITIVE_FLOAT,
                    help="Adam learning rate of the classifier (default: the configuration's)")
     p.add_argument("--no-wled", action="store_true", help="ablation LEM-Wled: no latent embedding in eq. 15")
     p.add_argument("--no-rle", action="store_true", help="ablation LEM-Rle: no R^le in eq. 8")
-    p.add_argument("--ensemble", type=int, metavar="N",
+    p.add_argument("--ensemble", type=POSITIVE_INT, metavar="N",
                    help="train N members (seeds SEED, SEED+1, ...) on one text pipeline and save them as one "
                    "model that averages their probabilities; a killed run resumes at the member it was "
                    "training (default: the configuration's, 1)")
@@ -460,8 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: the built-in space)")
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="random",
                    help="search algorithm")
-    p.add_argument("--max-trials", type=int, default=10, help="number of trials (random, bayesian)")
-    p.add_argument("--epochs", type=int, default=30, help="maximum epochs per trial (hyperband: max_epochs)")
+    p.add_argument("--max-trials", type=POSITIVE_INT, default=10,
+                   help="number of trials (random, bayesian)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=30,
+                   help="maximum epochs per trial (hyperband: max_epochs)")
     p.add_argument("--objective", choices=MONITORS,
                    help="dev quantity the search optimises and early stopping watches "
                    "(default: the configuration's monitor, val_macro_pr_auc in the shipped ones)")
@@ -492,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "line holds the probability of every emotion and the predicted set.")
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--input", metavar="FILE", help="UTF-8 text, one text per line (default: stdin)")
-    p.add_argument("--batch-size", type=int, default=256, help="texts per prediction batch")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=256, help="texts per prediction batch")
     _add_decision_option(p, "the thresholds that turn probabilities into the predicted emotions")
     p.set_defaults(func=cmd_predict)
 
@@ -504,13 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="FILE", help="unlabeled UTF-8 text, one per line")
     p.add_argument("--out", required=True, metavar="FILE", help="output vectors (.bin: binary, else text)")
     p.add_argument("--language", choices=("en", "zh"), default="en", help="tokenizer language")
-    p.add_argument("--dim", type=int, default=100,
+    p.add_argument("--dim", type=POSITIVE_INT, default=100,
                    help="vector size (the shipped SemEval configuration: 100)")
-    p.add_argument("--window", type=int, default=5, help="context window")
-    p.add_argument("--min-count", type=int, default=2, help="ignore rarer tokens")
-    p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
-    p.add_argument("--workers", type=int, default=2, help="worker threads")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--window", type=POSITIVE_INT, default=5, help="context window")
+    p.add_argument("--min-count", type=POSITIVE_INT, default=2, help="ignore rarer tokens")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=5, help="passes over the corpus")
+    p.add_argument("--workers", type=POSITIVE_INT, default=2, help="worker threads")
+    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="random seed")
     p.add_argument("--method", choices=("word2vec", "fasttext"), default="fasttext",
                    help="fasttext (what the shipped SemEval configuration pre-trains): vectors "
                    "that share character n-grams, so rare spellings land near their word; word2vec: "
@@ -534,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "multi-hot predicted emotions and the latent distribution Z.")
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--out", required=True, metavar="DIR", help="model base path, e.g. saved_models/NAME")
-    p.add_argument("--version", type=int, default=1, help="model version subdirectory")
+    p.add_argument("--version", type=POSITIVE_INT, default=1, help="model version subdirectory")
     _add_decision_option(p, "the thresholds baked into the SavedModel's `emotions` output")
     p.set_defaults(func=cmd_export)
     return parser

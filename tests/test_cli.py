@@ -513,3 +513,34 @@ def test_train_refuses_a_finished_model_and_a_directory_in_use(tmp_path):
     code, _, err = _run_main(["train", "--out", out])
     assert code == 2 and "finished model" in err and "--overwrite" in err
     assert (out / "model.keras").read_bytes() == b"a finished model"
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["predict", "--model", "m", "--batch-size", "-1"], "--batch-size"),
+        (["predict", "--model", "m", "--batch-size", "0"], "--batch-size"),
+        (["train", "--out", "o", "--epochs", "0"], "--epochs"),
+        (["train", "--out", "o", "--hops", "x"], "--hops"),
+        (["train", "--out", "o", "--learning-rate", "-0.1"], "--learning-rate"),
+        (["train", "--out", "o", "--learning-rate", "nan"], "--learning-rate"),
+        (["train", "--out", "o", "--seed", "-3"], "--seed"),
+        (["train", "--out", "o", "--ensemble", "0"], "--ensemble"),
+        (["tune", "--out", "o", "--max-trials", "0"], "--max-trials"),
+        (["pretrain-embeddings", "--input", "i", "--out", "o", "--dim", "0"], "--dim"),
+        (["export", "--model", "m", "--out", "o", "--version", "0"], "--version"),
+    ],
+)
+def test_every_numeric_option_is_checked_by_the_parser(argv, option, capsys):
+    """`predict --batch-size -1` used to exit 0 and print nothing; 0 failed inside range()."""
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {option}" in message and "expected" in message and repr(argv[-1]) in message, message
+
+
+def test_numeric_options_accept_their_smallest_value():
+    args = build_parser().parse_args(["train", "--out", "o", "--seed", "0", "--pretrain-epochs", "0"])
+    assert args.seed == 0 and args.pretrain_epochs == 0
+    assert build_parser().parse_args(["predict", "--model", "m", "--batch-size", "1"]).batch_size == 1
