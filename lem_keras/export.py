@@ -10,9 +10,11 @@ Signature ``serving_default``:
     output ``probabilities`` float32 (batch, K), ``emotions`` int32 (batch, K) — multi-hot at
     the model's calibrated thresholds — and ``latent_distribution`` float32 (batch, K).
 
-Chinese models take pre-segmented text (tokens separated by spaces); clients segment raw
-text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as `lem-keras
-predict` does.
+Character-level Chinese models (``segmentation: characters``, the shipped Ren-CECps
+configuration) take raw text, segmented or not: the characters are split in-graph.
+Word-level Chinese models take pre-segmented text (tokens separated by spaces); clients
+segment raw text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as
+`lem-keras predict` does.
 
 Layout: ``OUT/1/`` is the SavedModel (``OUT`` is TF Serving's model base path), and
 ``OUT/1/assets.extra/emotions.json`` lists the emotion names in output order.
@@ -99,7 +101,7 @@ def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Pa
                 "thresholds": [float(t) for t in model.get_thresholds()],
                 "language": pipeline.language,
                 "input": "pre-segmented text (tokens separated by spaces)"
-                if pipeline.language == "zh"
+                if pipeline.language == "zh" and pipeline.segmentation != "characters"
                 else "raw text",
             },
             ensure_ascii=False,

@@ -71,6 +71,15 @@ class LatentEmotionMemory(keras.Model):
         positive_weights: optional K weights on the positive term of eq. 17's
             cross-entropy (class balancing for rare emotions); None: all 1, the paper's
             loss.
+        wide: add a linear "wide" term to eq. 16's logits, read from the eBoW input:
+            ``x = l2_normalise(presence(ebow) * wide_scale)`` (binary TF-IDF of the
+            eBoW terms), logits += ``x W_wide + b_wide`` — a logistic regression on the
+            sparse eBoW terms beside the memory network (docs/architecture.md).
+        wide_l2: L2 penalty ``wide_l2 * ||W_wide||^2`` added to the joint loss.
+        wide_scale: optional (V,) per-term weights of the wide input (the eBoW terms'
+            idf); ones when None. Not stored in the config (the saved weights carry it),
+            like ``wide_kernel`` (V, K) and ``wide_bias`` (K,), the optional initial
+            values of the wide path (e.g. a logistic regression fitted on the training set).
 
     Call arguments:
         inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
@@ -120,6 +129,11 @@ class LatentEmotionMemory(keras.Model):
         classifier_residual: bool = False,
         emotion_bias: bool = False,
         private_output: bool = False,
+        wide: bool = False,
+        wide_l2: float = 0.0,
+        wide_scale: np.ndarray | None = None,
+        wide_kernel: np.ndarray | None = None,
+        wide_bias: np.ndarray | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -164,6 +178,10 @@ class LatentEmotionMemory(keras.Model):
         self.classifier_residual = bool(classifier_residual)
         self.emotion_bias = bool(emotion_bias)
         self.private_output = bool(private_output)
+        self.wide = bool(wide)
+        if wide_l2 < 0:
+            raise ValueError(f"wide_l2 must be >= 0, got {wide_l2}.")
+        self.wide_l2 = float(wide_l2)
 
         policy = self.dtype_policy
         self.token_embedding = keras.layers.Embedding(
@@ -205,6 +223,26 @@ class LatentEmotionMemory(keras.Model):
             dtype=policy,
         )
         self._build_all()
+        if self.wide:
+            self.wide_scale = self.add_weight(
+                shape=(ebow_size,), initializer="ones", trainable=False, name="wide_scale", dtype="float32"
+            )
+            self.wide_kernel = self.add_weight(
+                shape=(ebow_size, num_emotions), initializer="zeros", name="wide_kernel", dtype="float32"
+            )
+            self.wide_bias = self.add_weight(
+                shape=(num_emotions,), initializer="zeros", name="wide_bias", dtype="float32"
+            )
+            for variable, value, shape in ((self.wide_scale, wide_scale, (ebow_size,)),
+                                           (self.wide_kernel, wide_kernel, (ebow_size, num_emotions)),
+                                           (self.wide_bias, wide_bias, (num_emotions,))):
+                if value is not None:
+                    value = np.asarray(value, dtype="float32")
+                    if value.shape != shape:
+                        raise ValueError(f"{variable.name} has shape {value.shape}, expected {shape}.")
+                    variable.assign(value)
+        elif any(v is not None for v in (wide_scale, wide_kernel, wide_bias)):
+            raise ValueError("wide_scale, wide_kernel and wide_bias need wide=True.")
         self.thresholds = self.add_weight(
             shape=(num_emotions,),
             initializer=keras.initializers.Constant(0.5),
@@ -260,6 +298,15 @@ class LatentEmotionMemory(keras.Model):
             self._build_all()
 
     # ------------------------------------------------------------------ forward
+    def wide_features(self, ebow):
+        """The wide path's input: eBoW presence times ``wide_scale``, L2-normalised per row."""
+        x = ops.cast(ops.greater(ebow, 0), "float32") * self.wide_scale
+        norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+        return x / ops.maximum(norm, 1e-12)
+
+    def _wide_logits(self, ebow):
+        return ops.matmul(self.wide_features(ebow), self.wide_kernel) + self.wide_bias
+
     def _classify(self, inputs, latent: dict, training: bool):
         tokens = inputs["tokens"]
         token_mask = ops.not_equal(tokens, 0)
@@ -275,7 +322,8 @@ class LatentEmotionMemory(keras.Model):
         features = hop_out["input_summary"] + hop_out["memory_read"]
         if self.use_wled:
             features = ops.concatenate([features, ops.cast(scaled_rows, features.dtype)], axis=-1)
-        probabilities = self.emotion_classifier(features, training=training)
+        offset = self._wide_logits(inputs["ebow"]) if self.wide else None
+        probabilities = self.emotion_classifier(features, training=training, logit_offset=offset)
         return probabilities, hop_out["input_attention"]
 
     def call(self, inputs, training=None, return_details: bool = False):
@@ -456,6 +504,8 @@ class LatentEmotionMemory(keras.Model):
                 reconstruction, kl, latent_total = self._latent_losses(latent)
                 classification = self._classification_loss(y, probabilities, sample_weight)
                 total = latent_total + classification
+                if self.wide and self.wide_l2 > 0:
+                    total = total + self.wide_l2 * ops.sum(ops.square(self.wide_kernel))
                 scaled = self.optimizer.scale_loss(self._per_replica(total))
             grads = tape.gradient(scaled, trainable)
             self.optimizer.apply(grads, trainable)
@@ -508,6 +558,8 @@ class LatentEmotionMemory(keras.Model):
             "classifier_residual": self.classifier_residual,
             "emotion_bias": self.emotion_bias,
             "private_output": self.private_output,
+            "wide": self.wide,
+            "wide_l2": self.wide_l2,
         }
 
     @classmethod

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-CONFIG_NAMES = ("demo", "semeval", "ren-cecps")
+CONFIG_NAMES = ("demo", "semeval", "ren-cecps", "ren-cecps-words")
 
 
 @dataclasses.dataclass
@@ -38,6 +38,9 @@ class TrainConfig:
     max_tokens: int = 30000
     min_token_count: int = 2
     ebow_max_size: int = 2000
+    # eBoW terms: the tokens and their 2..n-grams (with character tokens: character
+    # n-grams), chosen together by chi-squared.
+    ebow_ngrams: int = 1
     lexicons: list[str] = dataclasses.field(default_factory=list)
     stopwords: str | None = None
     embeddings: str | None = None
@@ -68,6 +71,11 @@ class TrainConfig:
     private_output: bool = False
     use_wled: bool = True
     use_rle: bool = True
+    # The wide path: a linear term on the eBoW terms' binary TF-IDF added to eq. 16's
+    # logits, initialised by a logistic regression (inverse regularisation wide_c) fitted
+    # on the training set and trained on with the same L2 penalty (docs/architecture.md).
+    wide: bool = False
+    wide_c: float = 2.0
     # Optimisation and the paper's schedule.
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -217,8 +225,43 @@ def fit_pipeline(config: TrainConfig, train):
         max_length=config.max_length,
         ebow_max_size=config.ebow_max_size,
         segmentation=config.segmentation,
+        ebow_ngrams=config.ebow_ngrams,
     )
     return pipeline
+
+
+def fit_wide(pipeline, texts, labels, c: float) -> dict:
+    """The wide path's initial values: one logistic regression per emotion (liblinear,
+    inverse regularisation ``c``) on the training texts' binary TF-IDF eBoW features, the
+    features the model computes (``LatentEmotionMemory.wide_features``).
+
+    Returns:
+        ``{"wide_scale", "wide_kernel", "wide_bias", "wide_l2"}`` for the model, where
+        ``wide_l2 = 1 / (2 c N K)`` is the regression's penalty on eq. 17's mean loss.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if c <= 0:
+        raise ValueError(f"wide_c must be > 0, got {c!r}")
+    scale = np.asarray(pipeline.ebow_idf, dtype="float32")
+    if scale.shape != (len(pipeline.ebow_vocabulary),):
+        raise ValueError("the pipeline has no eBoW idf (fit it again with this version)")
+    x = (pipeline.transform(list(texts))["ebow"] > 0).astype("float32") * scale
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    y = np.asarray(labels)
+    n, k = y.shape
+    kernel = np.zeros((x.shape[1], k), dtype="float32")
+    bias = np.zeros(k, dtype="float32")
+    for j in range(k):
+        column = y[:, j]
+        if column.min() == column.max():
+            rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
+            bias[j] = np.log(rate / (1 - rate))
+            continue
+        regression = LogisticRegression(C=c, solver="liblinear").fit(x, column)
+        kernel[:, j] = regression.coef_[0]
+        bias[j] = regression.intercept_[0]
+    return {"wide_scale": scale, "wide_kernel": kernel, "wide_bias": bias, "wide_l2": 1.0 / (2 * c * n * k)}
 
 
 POSITIVE_WEIGHTINGS = ("none", "sqrt", "balanced")
@@ -243,9 +286,13 @@ def positive_weights(labels, weighting: str) -> list[float] | None:
 
 
 def build_model(
-    config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None, train_labels=None
+    config: TrainConfig, pipeline, emotion_names: list[str], embedding_matrix=None, train_labels=None,
+    wide_init: dict | None = None,
 ):
     """A compiled LatentEmotionMemory sized for ``pipeline``.
+
+    ``wide_init`` (from :func:`fit_wide`) gives the wide path its initial values when
+    ``config.wide`` is set.
 
     ``train_labels`` (N, K) set eq. 17's positive weights when ``config.positive_weighting``
     asks for them.
@@ -285,6 +332,8 @@ def build_model(
         classifier_residual=config.classifier_residual,
         emotion_bias=config.emotion_bias,
         private_output=config.private_output,
+        wide=config.wide,
+        **(wide_init or {}),
     )
     if not 0.0 <= config.ema_momentum < 1.0:
         raise ValueError(f"ema_momentum must be in [0, 1), got {config.ema_momentum!r}")
@@ -411,8 +460,10 @@ def train(
         f"{len(pipeline.ebow_vocabulary)} eBoW words, max_length {pipeline.max_length}"
     )
     matrix = embedding_matrix_for(config, pipeline, log=log)
+    wide_init = fit_wide(pipeline, train_data.texts, train_data.labels, config.wide_c) if config.wide else None
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config, pipeline, list(train_data.emotion_names), matrix, train_data.labels)
+        model = build_model(config, pipeline, list(train_data.emotion_names), matrix, train_data.labels,
+                            wide_init=wide_init)
 
     train_ds = make_tf_dataset(
         pipeline, train_data.texts, train_data.labels, batch_size=config.batch_size, shuffle=True, seed=config.seed

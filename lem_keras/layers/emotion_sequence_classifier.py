@@ -34,6 +34,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     Call arguments:
         inputs: (batch, K, F) per-emotion features.
         training: Python bool (dropout).
+        logit_offset: optional (batch, K) term added to the logits before the sigmoid
+            (the model's wide linear path).
 
     Output shape: (batch, K) probabilities.
 
@@ -79,7 +81,7 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         if self.emotion_bias:
             self.bias = self.add_weight(shape=(int(input_shape[1]),), initializer="zeros", name="emotion_bias")
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, logit_offset=None):
         steps = self.input_dropout(inputs, training=training)
         hidden = self.bigru(steps, training=training)
         if self.residual:
@@ -92,6 +94,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             logits = ops.squeeze(self.classifier(hidden), axis=-1)
         if self.emotion_bias:
             logits = logits + ops.cast(self.bias, logits.dtype)
+        if logit_offset is not None:
+            logits = logits + ops.cast(logit_offset, logits.dtype)
         return ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):
