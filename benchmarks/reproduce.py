@@ -79,16 +79,23 @@ def plan(args) -> list[dict]:
         default_hops = 3 if dataset == "semeval" else 2
         shipped = named_config(dataset)
         # --word-vectors replaces the configuration's own vectors (the paper's GloVe stand-in).
-        vectors = {"embeddings": str(args.word_vectors), "embeddings_corpus": None} if args.word_vectors else {}
+        vectors = {}
+        if args.word_vectors:
+            vectors = {"embeddings": str(args.word_vectors), "embeddings_corpus": None}
         if "main" in args.groups:
             runs.append({**base, "name": "tfidf", "kind": "tfidf", "seed": 0, "overrides": {}})
             for seed in args.seeds:
                 runs.append({**base, "name": "lem", "kind": "lem", "seed": seed, "overrides": {**vectors}})
-                runs.append({**base, "name": "bigru", "kind": "bigru", "seed": seed, "overrides": {**vectors}})
+                runs.append({**base, "name": "bigru", "kind": "bigru", "seed": seed,
+                             "overrides": {**vectors}})
                 runs.append({**base, "name": "lem-wled", "kind": "lem", "seed": seed,
                              "overrides": {**vectors, "use_wled": False}})
                 runs.append({**base, "name": "lem-rle", "kind": "lem", "seed": seed,
                              "overrides": {**vectors, "use_rle": False}})
+                if dataset == "ren-cecps":
+                    # The paper's word-level pipeline (pre-segmented words, no wide path).
+                    runs.append({**base, "name": "lem-words", "kind": "lem", "seed": seed,
+                                 "config": "ren-cecps-words", "overrides": {}})
         if "hops" in args.groups:
             for hops in range(1, 6):
                 name = "lem" if hops == default_hops else f"lem-hops{hops}"
@@ -103,8 +110,9 @@ def plan(args) -> list[dict]:
             runs.append({**base, "name": "lem-chi2", "kind": "lem", "seed": args.seeds[0],
                          "overrides": {**vectors, "lexicons": []}})
         if "segmentation" in args.groups and dataset == "ren-cecps":
+            # The word-level reading (the paper's) re-segmented with jieba.
             runs.append({**base, "name": "lem-jieba", "kind": "lem", "seed": args.seeds[0],
-                         "overrides": {"segmentation": "jieba"}})
+                         "config": "ren-cecps-words", "overrides": {"segmentation": "jieba"}})
     # The same run named twice (the hop sweep's default) is trained once.
     unique = {}
     for run in runs:
@@ -132,7 +140,7 @@ def _config(run: dict, epochs: int | None):
     from lem_keras.config import named_config, resolve_data_paths
 
     overrides = {**run["overrides"], "seed": run["seed"], **({"epochs": epochs} if epochs else {})}
-    config = named_config(run["dataset"]).replace(**overrides)
+    config = named_config(run.get("config", run["dataset"])).replace(**overrides)
     return resolve_data_paths(config, run["path"], origin=f"{run['dataset']} configuration")
 
 
@@ -486,17 +494,21 @@ def _launch(run: dict, args, env: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--semeval", type=Path, help="directory with the SemEval-2018 E-c train and dev files")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--semeval", type=Path,
+                        help="directory with the SemEval-2018 E-c train and dev files")
     parser.add_argument("--ren", type=Path, help="directory with the Ren-CECps train and dev files")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--groups", nargs="+", default=["main", "hops", "embeddings", "lexicon", "segmentation"],
-                        choices=["main", "hops", "embeddings", "lexicon", "segmentation"])
+    groups = ["main", "hops", "embeddings", "lexicon", "segmentation"]
+    parser.add_argument("--groups", nargs="+", default=groups, choices=groups)
     parser.add_argument("--only", nargs="+", help="run only these names (e.g. tfidf lem)")
     parser.add_argument("--word-vectors", type=Path,
-                        help="word vectors for every LEM and BiGRU run instead of the shipped configuration's "
-                        "(SemEval: word2vec pre-trained on ../unlabeled/tweets-en.txt beside the data, cached)")
+                        help="word vectors for every LEM and BiGRU run instead of the shipped "
+                        "configuration's (SemEval: word2vec pre-trained on ../unlabeled/tweets-en.txt "
+                        "beside the data, cached)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs trained at once (each gets cores/jobs TensorFlow threads)")
     parser.add_argument("--epochs", type=int, help="override the maximum epochs of every run")

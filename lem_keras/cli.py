@@ -399,12 +399,14 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="text language (default: zh for ren-cecps, else en)")
     parser.add_argument(
         "--segmentation",
-        choices=("auto", "jieba", "pre-segmented"),
-        help="Chinese: segment raw text with jieba, or take space-separated tokens as given (default auto)",
+        choices=("auto", "jieba", "pre-segmented", "characters"),
+        help="Chinese: segment raw text with jieba, take space-separated tokens as given, or read "
+        "characters (no segmenter; default: the configuration's)",
     )
     parser.add_argument(
         "--config",
-        help="a shipped configuration (demo, semeval, ren-cecps) or a JSON file of TrainConfig fields; "
+        help="a shipped configuration (demo, semeval, ren-cecps, ren-cecps-words) or a JSON file of "
+        "TrainConfig fields; "
         "default: the shipped one for --format",
     )
     parser.add_argument("--lexicon", nargs="+", metavar="FILE", help="emotion lexicons for the eBoW "

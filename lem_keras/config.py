@@ -22,9 +22,9 @@ from typing import Any
 
 from lem_keras import defaults
 
-CONFIG_NAMES = ("demo", "semeval", "ren-cecps")
+CONFIG_NAMES = ("demo", "semeval", "ren-cecps", "ren-cecps-words")
 LANGUAGES = ("en", "zh")
-SEGMENTATIONS = ("auto", "jieba", "pre-segmented")
+SEGMENTATIONS = ("auto", "jieba", "pre-segmented", "characters")
 EMBEDDING_METHODS = ("word2vec", "fasttext")
 #: The dev quantities that early stopping, the learning-rate decay and the tuner can watch.
 MONITORS = (
@@ -90,6 +90,11 @@ class ModelConfig:
     use_wled: bool = True
     use_rle: bool = True
     trainable_embeddings: bool = True
+    # The wide path: a linear term on the eBoW terms' binary TF-IDF added to eq. 16's
+    # logits (docs/architecture.md), with an L2 penalty wide_l2 on its kernel (set by
+    # training.prepare from TrainConfig.wide_c: the initial logistic regression's own).
+    wide: bool = False
+    wide_l2: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim",
@@ -100,9 +105,10 @@ class ModelConfig:
         for name in ("dropout", "word_dropout"):
             value = getattr(self, name)
             _check(_is_number(value) and 0.0 <= value < 1.0, name, value, "a number in [0, 1)")
-        _check(_is_number(self.kl_free_bits) and self.kl_free_bits >= 0, "kl_free_bits", self.kl_free_bits,
-               "a number >= 0")
-        for name in ("classifier_residual", "private_output", "use_wled", "use_rle",
+        for name in ("kl_free_bits", "wide_l2"):
+            value = getattr(self, name)
+            _check(_is_number(value) and value >= 0, name, value, "a number >= 0")
+        for name in ("classifier_residual", "private_output", "use_wled", "use_rle", "wide",
                      "trainable_embeddings"):
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "true or false")
 
@@ -136,6 +142,9 @@ class TrainConfig(ModelConfig):
     max_tokens: int = 30000
     min_token_count: int = 2
     ebow_max_size: int = 2000
+    # eBoW terms: the tokens and their 2..n-grams (with character tokens: character
+    # n-grams), chosen together by chi-squared.
+    ebow_ngrams: int = 1
     lexicons: list[str] = dataclasses.field(default_factory=list)
     stopwords: str | None = None
     embeddings: str | None = None
@@ -146,6 +155,8 @@ class TrainConfig(ModelConfig):
     # Also give the token vocabulary the pre-trained vectors' words (train words first, up
     # to max_tokens): dev/test words unseen in train keep their pre-trained vectors.
     vocabulary_from_vectors: bool = False
+    # Inverse regularisation of the logistic regression that starts the wide path (wide).
+    wide_c: float = 2.0
     # Optimisation and the paper's schedule.
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -176,7 +187,7 @@ class TrainConfig(ModelConfig):
                f"one of {', '.join(SEGMENTATIONS)}")
         _check(self.embeddings_method in EMBEDDING_METHODS, "embeddings_method", self.embeddings_method,
                f"one of {', '.join(EMBEDDING_METHODS)}")
-        for name in ("max_length", "max_tokens", "ebow_max_size", "batch_size", "epochs",
+        for name in ("max_length", "max_tokens", "ebow_max_size", "ebow_ngrams", "batch_size", "epochs",
                      "early_stopping_patience", "plateau_patience", "lr_plateau_patience", "ensemble"):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
@@ -185,7 +196,7 @@ class TrainConfig(ModelConfig):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name, value,
                    "an integer >= 0")
-        for name in ("learning_rate", "latent_learning_rate"):
+        for name in ("learning_rate", "latent_learning_rate", "wide_c"):
             value = getattr(self, name)
             _check(_is_number(value) and value > 0, name, value, "a number > 0")
         factor = self.lr_plateau_factor

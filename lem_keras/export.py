@@ -15,9 +15,11 @@ The model is a :class:`~lem_keras.model.LatentEmotionMemory` or a seed ensemble
 ``probabilities`` and ``latent_distribution`` being the means over its members, compared
 with the ensemble's own thresholds (both classes answer ``return_details=True`` alike).
 
-Chinese models take pre-segmented text (tokens separated by spaces); clients segment raw
-text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as `lem-keras
-predict` does.
+Character-level Chinese models (``segmentation: characters``, the shipped Ren-CECps
+configuration) take raw text, segmented or not: the characters are split in-graph.
+Word-level Chinese models take pre-segmented text (tokens separated by spaces); clients
+segment raw text with jieba first (`lem_keras.data.text.segment_chinese`), exactly as
+`lem-keras predict` does.
 
 Layout: ``OUT/1/`` is the SavedModel (``OUT`` is TF Serving's model base path), and
 ``OUT/1/assets.extra/emotions.json`` lists the emotion names in output order.
@@ -104,7 +106,7 @@ def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Pa
                 "thresholds": [float(t) for t in model.get_thresholds()],
                 "language": pipeline.language,
                 "input": "pre-segmented text (tokens separated by spaces)"
-                if pipeline.language == "zh"
+                if pipeline.language == "zh" and pipeline.segmentation != "characters"
                 else "raw text",
             },
             ensure_ascii=False,

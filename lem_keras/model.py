@@ -49,8 +49,14 @@ class LatentEmotionMemory(keras.Model):
             ``use_wled``, ``use_rle``, ``latent_hidden``, ``led_dim``, ``ef_dim``,
             ``le_dim``, ``attention_dim``, ``gru_units``, ``dropout``, ``word_dropout``,
             ``kl_free_bits``, ``classifier_residual``, ``private_output``,
-            ``trainable_embeddings``; defaults and meaning there), checked there and kept
+            ``trainable_embeddings``, ``wide``, ``wide_l2``; defaults and meaning there),
+            checked there and kept
             as ``model.options``; and ``keras.Model``'s own (``name``, ``dtype``).
+        wide_scale: optional (V,) per-term weights of the wide path's input (the eBoW
+            terms' idf; ones when None). Not stored in the config (the saved weights carry
+            it), like ``wide_kernel`` (V, K) and ``wide_bias`` (K,), the optional initial
+            values of the wide path (a logistic regression fitted on the training set,
+            ``training.fit_wide``). Only with ``wide=True``.
 
     Call arguments:
         inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
@@ -84,6 +90,9 @@ class LatentEmotionMemory(keras.Model):
         embedding_initializer="uniform",
         embedding_matrix: np.ndarray | None = None,
         seed: int | None = None,
+        wide_scale: np.ndarray | None = None,
+        wide_kernel: np.ndarray | None = None,
+        wide_bias: np.ndarray | None = None,
         **kwargs,
     ):
         # The network's options are ModelConfig's fields (checked there); the rest of
@@ -146,6 +155,26 @@ class LatentEmotionMemory(keras.Model):
             dtype=policy,
         )
         self._build_all()
+        if options.wide:
+            self.wide_scale = self.add_weight(
+                shape=(ebow_size,), initializer="ones", trainable=False, name="wide_scale", dtype="float32"
+            )
+            self.wide_kernel = self.add_weight(
+                shape=(ebow_size, num_emotions), initializer="zeros", name="wide_kernel", dtype="float32"
+            )
+            self.wide_bias = self.add_weight(
+                shape=(num_emotions,), initializer="zeros", name="wide_bias", dtype="float32"
+            )
+            for variable, value, shape in ((self.wide_scale, wide_scale, (ebow_size,)),
+                                           (self.wide_kernel, wide_kernel, (ebow_size, num_emotions)),
+                                           (self.wide_bias, wide_bias, (num_emotions,))):
+                if value is not None:
+                    value = np.asarray(value, dtype="float32")
+                    if value.shape != shape:
+                        raise ValueError(f"{variable.name} has shape {value.shape}, expected {shape}.")
+                    variable.assign(value)
+        elif any(v is not None for v in (wide_scale, wide_kernel, wide_bias)):
+            raise ValueError("wide_scale, wide_kernel and wide_bias need wide=True.")
         self.thresholds = self.add_weight(
             shape=(num_emotions,),
             initializer=keras.initializers.Constant(0.5),
@@ -202,6 +231,15 @@ class LatentEmotionMemory(keras.Model):
             self._build_all()
 
     # ------------------------------------------------------------------ forward
+    def wide_features(self, ebow):
+        """The wide path's input: eBoW presence times ``wide_scale``, L2-normalised per row."""
+        x = ops.cast(ops.greater(ebow, 0), "float32") * self.wide_scale
+        norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+        return x / ops.maximum(norm, 1e-12)
+
+    def _wide_logits(self, ebow):
+        return ops.matmul(self.wide_features(ebow), self.wide_kernel) + self.wide_bias
+
     def _classify(self, inputs, latent: dict, training: bool):
         tokens = inputs["tokens"]
         token_mask = ops.not_equal(tokens, 0)
@@ -217,7 +255,8 @@ class LatentEmotionMemory(keras.Model):
         features = hop_out["input_summary"] + hop_out["memory_read"]
         if self.options.use_wled:
             features = ops.concatenate([features, ops.cast(scaled_rows, features.dtype)], axis=-1)
-        probabilities = self.emotion_classifier(features, training=training)
+        offset = self._wide_logits(inputs["ebow"]) if self.options.wide else None
+        probabilities = self.emotion_classifier(features, training=training, logit_offset=offset)
         return probabilities, hop_out["input_attention"]
 
     def call(self, inputs, training=None, return_details: bool = False):
@@ -415,6 +454,8 @@ class LatentEmotionMemory(keras.Model):
                 reconstruction, kl, latent_total = self._latent_losses(latent)
                 classification = self._classification_loss(y, probabilities, sample_weight)
                 total = latent_total + classification
+                if self.options.wide and self.options.wide_l2 > 0:
+                    total = total + self.options.wide_l2 * ops.sum(ops.square(self.wide_kernel))
                 scaled = self.optimizer.scale_loss(self._per_replica(total))
             grads = tape.gradient(scaled, trainable)
             self.optimizer.apply(grads, trainable)

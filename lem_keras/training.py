@@ -155,8 +155,43 @@ def fit_pipeline(config: TrainConfig, train):
         ebow_max_size=config.ebow_max_size,
         segmentation=config.segmentation,
         emotion_names=list(train.emotion_names),
+        ebow_ngrams=config.ebow_ngrams,
     )
     return pipeline
+
+
+def fit_wide(pipeline, texts, labels, c: float) -> dict:
+    """The wide path's initial values: one logistic regression per emotion (liblinear,
+    inverse regularisation ``c``) on the training texts' binary TF-IDF eBoW features, the
+    features the model computes (``LatentEmotionMemory.wide_features``).
+
+    Returns:
+        ``{"wide_scale", "wide_kernel", "wide_bias", "wide_l2"}`` for the model, where
+        ``wide_l2 = 1 / (2 c N K)`` is the regression's penalty on eq. 17's mean loss.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if c <= 0:
+        raise ValueError(f"wide_c must be > 0, got {c!r}")
+    scale = np.asarray(pipeline.ebow_idf, dtype="float32")
+    if scale.shape != (len(pipeline.ebow_vocabulary),):
+        raise ValueError("the pipeline has no eBoW idf (fit it again with this version)")
+    x = (pipeline.transform(list(texts))["ebow"] > 0).astype("float32") * scale
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    y = np.asarray(labels)
+    n, k = y.shape
+    kernel = np.zeros((x.shape[1], k), dtype="float32")
+    bias = np.zeros(k, dtype="float32")
+    for j in range(k):
+        column = y[:, j]
+        if column.min() == column.max():
+            rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
+            bias[j] = np.log(rate / (1 - rate))
+            continue
+        regression = LogisticRegression(C=c, solver="liblinear").fit(x, column)
+        kernel[:, j] = regression.coef_[0]
+        bias[j] = regression.intercept_[0]
+    return {"wide_scale": scale, "wide_kernel": kernel, "wide_bias": bias, "wide_l2": 1.0 / (2 * c * n * k)}
 
 
 def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
@@ -190,6 +225,8 @@ class Prepared:
     emotion_names: list[str]
     # The epoch that train_ds's shuffle order derives from: give it to schedule_callbacks.
     shuffle_epoch: Any = None
+    # The wide path's initial values (config.wide): give them to build_model.
+    wide_init: dict | None = None
 
 
 def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepared:
@@ -218,15 +255,23 @@ def prepare(config: TrainConfig, train, dev, log=print, pipeline=None) -> Prepar
     if matrix is not None and matrix.shape[1] != config.embedding_dim:
         log(f"embedding_dim set to {matrix.shape[1]} to match the word vectors")
         config = config.replace(embedding_dim=int(matrix.shape[1]))
+    wide_init = None
+    if config.wide:
+        wide_init = fit_wide(pipeline, train.texts, train.labels, config.wide_c)
+        # The logistic regression's own penalty, carried on as the model's (a ModelConfig field).
+        config = config.replace(wide_l2=float(wide_init.pop("wide_l2")))
     shuffle_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="shuffle_epoch")
     train_ds = make_tf_dataset(pipeline, train.texts, train.labels, batch_size=config.batch_size,
                                shuffle=True, seed=config.seed, shuffle_epoch=shuffle_epoch)
     dev_ds = make_tf_dataset(pipeline, dev.texts, dev.labels, batch_size=256)
-    return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names), shuffle_epoch)
+    return Prepared(config, pipeline, matrix, train_ds, dev_ds, list(train.emotion_names), shuffle_epoch,
+                    wide_init)
 
 
-def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], embedding_matrix=None):
-    """A compiled LatentEmotionMemory with ``config``'s model options, sized for ``pipeline``."""
+def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], embedding_matrix=None,
+                wide_init: dict | None = None):
+    """A compiled LatentEmotionMemory with ``config``'s model options, sized for ``pipeline``;
+    ``wide_init`` (``Prepared.wide_init``, from :func:`fit_wide`) starts the wide path."""
     import keras
 
     from lem_keras import metrics as lem_metrics
@@ -239,6 +284,7 @@ def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], emb
         emotion_names=list(emotion_names),
         embedding_matrix=embedding_matrix,
         **config.model_options(),
+        **(wide_init or {}),
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -426,7 +472,8 @@ def _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
     prepared = prepare(config, train_data, dev_data, log=log, pipeline=pipeline)
     config = prepared.config
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config, prepared.pipeline, prepared.emotion_names, prepared.embedding_matrix)
+        model = build_model(config, prepared.pipeline, prepared.emotion_names, prepared.embedding_matrix,
+                            prepared.wide_init)
 
     backup = Path(out_dir) / "backup" if out_dir is not None else None
     if backup is not None:

@@ -137,7 +137,7 @@ class LEMHyperModel(kt.HyperModel):
     """
 
     def __init__(self, base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
-                 name="lem", tunable=True, shuffle_epoch=None):
+                 name="lem", tunable=True, shuffle_epoch=None, wide_init=None):
         super().__init__(name=name, tunable=tunable)
         self.base_config = copy.deepcopy(base_config)
         self.pipeline = pipeline
@@ -146,6 +146,7 @@ class LEMHyperModel(kt.HyperModel):
         validate_space(self.space)
         self.embedding_matrix = embedding_matrix
         self.shuffle_epoch = shuffle_epoch
+        self.wide_init = wide_init
 
     def config_for(self, hp):
         """The TrainConfig of one trial: the base with the trial's values."""
@@ -157,7 +158,7 @@ class LEMHyperModel(kt.HyperModel):
 
         config = self.config_for(hp)
         _seed_everything(config.seed)
-        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix)
+        return build_model(config, self.pipeline, self.emotion_names, self.embedding_matrix, self.wide_init)
 
     def fit(self, hp, model, *args, **kwargs):
         from lem_keras.training import schedule_callbacks
@@ -173,10 +174,10 @@ class LEMHyperModel(kt.HyperModel):
 
 
 def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
-                    shuffle_epoch=None):
+                    shuffle_epoch=None, wide_init=None):
     """A :class:`LEMHyperModel` (a ``keras_tuner.HyperModel``)."""
     return LEMHyperModel(base_config, pipeline, emotion_names, space=space, embedding_matrix=embedding_matrix,
-                         shuffle_epoch=shuffle_epoch)
+                         shuffle_epoch=shuffle_epoch, wide_init=wide_init)
 
 
 class LatentEpochMask(keras.callbacks.Callback):
@@ -372,7 +373,7 @@ def run_search(
         prepared.pipeline.save(shared)
     hypermodel = make_hypermodel(config, prepared.pipeline, prepared.emotion_names, space=space,
                                  embedding_matrix=prepared.embedding_matrix,
-                                 shuffle_epoch=prepared.shuffle_epoch)
+                                 shuffle_epoch=prepared.shuffle_epoch, wide_init=prepared.wide_init)
     search_tuner = make_tuner(
         tuner, hypermodel, objective, max_trials, epochs, out, project_name="search",
         seed=config.seed, overwrite=overwrite and role != "worker",

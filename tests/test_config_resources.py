@@ -128,3 +128,9 @@ def test_experiment_configurations_are_valid_and_resolve(path, tmp_path):
     config = TrainConfig.from_dict(json.loads(path.read_text("utf-8")))
     resolve_data_paths(config, _layout(tmp_path))
     assert all(Path(p).is_file() for p in config.lexicons)
+
+
+def test_shipped_ren_cecps_reads_characters_and_the_word_level_one_stays_named():
+    shipped, words = named_config("ren-cecps"), named_config("ren-cecps-words")
+    assert (shipped.segmentation, shipped.ebow_ngrams, shipped.wide) == ("characters", 2, True)
+    assert (words.segmentation, words.ebow_ngrams, words.wide) == ("pre-segmented", 1, False)

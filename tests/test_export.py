@@ -225,6 +225,30 @@ def test_chinese_client_side_segmentation(chinese, tmp_path, capsys):
     assert meta["language"] == "zh" and "pre-segmented" in meta["input"]
 
 
+def test_chinese_characters_serve_raw_text(tmp_path, capsys):
+    """A character-level Chinese model with the wide path: the SavedModel reads raw text,
+    gives `predict`'s probabilities, and the same ones for the text's segmentation."""
+    config = named_config("demo")
+    config.language = "zh"
+    for key, value in TINY.items():
+        setattr(config, key, value)
+    config.segmentation, config.ebow_ngrams, config.wide, config.max_length = "characters", 2, True, 24
+    train_data, dev_data = load_demo("zh")
+    result = train(config, train_data, dev_data, verbose=0, log=lambda *_: None)
+    save_artifacts(tmp_path / "model", result, config)
+    saved = _export(tmp_path / "model", tmp_path / "saved")
+    segmented = list(dev_data.texts)
+    raw = ["".join(text.split()) for text in segmented]
+    expected = _cli_predict(tmp_path / "model", raw, tmp_path, capsys)
+    signature = tf.saved_model.load(saved).signatures["serving_default"]
+    np.testing.assert_allclose(_call(signature, raw)["probabilities"], expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(_call(signature, segmented)["probabilities"], expected, rtol=0, atol=1e-6)
+    odd = ["", " ", "\u3000", "高" * 100_000, "今天ＡＢＣ１２３！萬歲", "中文 English 😂👍🏽 #标签 :)"]
+    _check_outputs(_call(signature, odd), len(odd), len(train_data.emotion_names))
+    with open(os.path.join(saved, "assets.extra", "emotions.json"), encoding="utf-8") as handle:
+        assert json.load(handle)["input"] == "raw text"
+
+
 # ----------------------------------------------------------------------------- odd inputs
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lem_keras.data.ebow import compute_ebow
+from lem_keras.data.ebow import compute_ebow, ebow_terms
 from lem_keras.data.featurizer import TextFeaturizer, TextPipeline, make_tf_dataset
 from lem_keras.data.text import segment_chinese, tokenize
 
@@ -176,3 +176,29 @@ def test_reserved_tokens_have_one_definition():
     assert explain.SPECIAL_TOKENS is text.RESERVED_TOKENS
     assert embeddings.RESERVED_TOKENS is text.RESERVED_TOKENS
     assert not hasattr(text, "PLACEHOLDER_TOKENS")  # was never used
+
+
+def test_chinese_characters_read_raw_and_presegmented_text_alike(tmp_path):
+    texts = ["我 今天 非常 高兴 。", "我 今天 非常 难过 。", "我 很 高兴", "他 很 难过", "高兴 ！ ipad 好 用"]
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 0]])
+    pipe = TextPipeline().fit(texts, labels, language="zh", segmentation="characters", min_count=1,
+                              max_length=12, ebow_min_df=1, ebow_ngrams=2)
+    assert pipe.tokenize(["高兴！iPad好用 😀"]) == [["高", "兴", "！", "ipad", "好", "用", "😀"]]
+    assert {"高兴", "难过"} <= set(pipe.ebow_vocabulary)  # character bigrams
+    raw = [t.replace(" ", "") for t in texts] + ["他今天很高兴。"]
+    segmented = [*texts, "他 今天 很 高兴 。"]
+    for key in ("tokens", "ebow"):
+        np.testing.assert_array_equal(pipe.transform(raw)[key], pipe.transform(segmented)[key])
+    terms = [ebow_terms(tokens, 2) for tokens in pipe.tokenize(raw)]
+    expected = compute_ebow(terms, pipe.ebow_vocabulary)
+    np.testing.assert_allclose(pipe.transform(raw)["ebow"], expected, rtol=1e-6)
+    df = {w: sum(w in t for t in terms[:5]) for w in pipe.ebow_vocabulary}
+    np.testing.assert_allclose(pipe.ebow_idf, [np.log(6 / (1 + df[w])) + 1 for w in pipe.ebow_vocabulary])
+    loaded = TextPipeline.load(pipe.save(tmp_path))
+    assert loaded.ebow_idf == pipe.ebow_idf and loaded.ebow_ngrams == 2
+    np.testing.assert_array_equal(loaded.transform(raw)["ebow"], pipe.transform(raw)["ebow"])
+    layer = TextFeaturizer.from_config(pipe.featurizer.get_config())
+    np.testing.assert_array_equal(layer(tf.constant(raw))["tokens"], pipe.transform(raw)["tokens"])
+    odd = ["", "   ", "高" * 100_000, "ＡＢＣ１２３！萬歲", "中文 English 😂👍🏽 #标签", "\x00\x01"]
+    features = pipe.transform(odd)
+    assert features["tokens"].shape == (6, 12) and np.isfinite(features["ebow"]).all()

@@ -136,7 +136,8 @@ def test_initial_embedding_matrix_frozen_or_trainable():
 
 @pytest.mark.slow  # fits, saves and reloads .keras files
 @pytest.mark.parametrize(
-    "options", [{}, {"private_output": True, "classifier_residual": True}], ids=["shared", "private"]
+    "options", [{}, {"private_output": True, "classifier_residual": True}, {"wide": True}],
+    ids=["shared", "private", "wide"],
 )
 def test_save_load_safe_mode_identical(tmp_path, options):
     x, y = _data(16)
@@ -204,3 +205,40 @@ def test_free_bits_leave_kl_above_the_floor_free_and_log_the_plain_kl():
     assert float(plain._latent_losses(latent)[2]) == pytest.approx(4.0 + kl_rows.sum(1).mean())
     with pytest.raises(ValueError, match="kl_free_bits"):
         _model(kl_free_bits=-1.0)
+
+
+def test_wide_path_adds_a_logistic_regression_on_the_ebow_to_the_logits():
+    x, _ = _data(16)
+    rng = np.random.default_rng(0)
+    scale, kernel, bias = rng.random(V) + 0.5, rng.normal(size=(V, K)), rng.normal(size=K)
+    plain = _model()
+    wide = _model(wide=True, wide_scale=scale, wide_kernel=kernel, wide_bias=bias)
+    features = (x["ebow"] > 0) * scale
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(wide.wide_features(x["ebow"])), features, rtol=1e-5)
+    logit = np.log(plain.predict(x, verbose=0)) - np.log1p(-plain.predict(x, verbose=0))
+    expected = 1 / (1 + np.exp(-(logit + features @ kernel + bias)))
+    np.testing.assert_allclose(wide.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+    # A zero kernel and bias (the default) leave the model as it was.
+    untrained = _model(wide=True).predict(x, verbose=0)
+    np.testing.assert_allclose(untrained, plain.predict(x, verbose=0), atol=1e-6)
+    assert any(v is wide.wide_kernel for v in wide.classifier_variables)
+    assert not any(v is wide.wide_scale for v in wide.trainable_variables)
+
+
+def test_wide_l2_enters_the_joint_loss_only():
+    x, y = _data(16)
+    kernel = np.full((V, K), 0.5, "float32")
+    losses = []
+    for l2 in (0.0, 0.1):
+        model = _model(wide=True, wide_kernel=kernel, wide_l2=l2)
+        model.compile(optimizer=keras.optimizers.SGD(0.0), latent_optimizer=keras.optimizers.SGD(0.0))
+        losses.append(model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False).history["loss"][0])
+    np.testing.assert_allclose(losses[1] - losses[0], 0.1 * 0.25 * V * K, rtol=1e-4)
+
+
+def test_wide_values_need_wide_and_the_right_shapes():
+    with pytest.raises(ValueError, match="need wide=True"):
+        _model(wide_kernel=np.zeros((V, K)))
+    with pytest.raises(ValueError, match="expected"):
+        _model(wide=True, wide_scale=np.ones(V + 1))

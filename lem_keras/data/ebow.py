@@ -24,6 +24,8 @@ __all__ = [
     "LEXICON_FORMATS",
     "compute_ebow",
     "ebow_coverage",
+    "ebow_idf",
+    "ebow_terms",
     "load_lexicon",
     "load_stopwords",
     "select_ebow_vocabulary",
@@ -136,6 +138,42 @@ def load_lexicon(path: str | os.PathLike, format: str = "auto") -> set[str]:
         else:
             words.add(line.lower())
     return words
+
+
+def ebow_terms(tokens: Sequence[str], ngrams: int = 1) -> list[str]:
+    """The eBoW terms of a token list: the tokens, then their 2..``ngrams``-grams joined
+    without a separator (character bigrams ``开心`` of ``开 心``), as the in-graph
+    ``TextFeaturizer`` makes them.
+
+    Args:
+        tokens: one sentence's tokens.
+        ngrams: longest n-gram (1: the tokens alone).
+
+    Returns:
+        The terms, in that order.
+    """
+    terms = list(tokens)
+    for n in range(2, ngrams + 1):
+        terms.extend("".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return terms
+
+
+def ebow_idf(term_lists: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> list[float]:
+    """Smoothed inverse document frequency ``log((1 + N) / (1 + df)) + 1`` of each
+    vocabulary term over ``term_lists`` (scikit-learn's ``TfidfVectorizer`` formula).
+
+    Args:
+        term_lists: the terms of each training sentence.
+        vocabulary: the eBoW vocabulary.
+
+    Returns:
+        One float per vocabulary term.
+    """
+    df = Counter()
+    for terms in term_lists:
+        df.update(set(terms))
+    n = len(term_lists)
+    return [float(np.log((1 + n) / (1 + df[w])) + 1) for w in vocabulary]
 
 
 def _is_candidate(token: str, stopwords: set[str] | frozenset[str]) -> bool:

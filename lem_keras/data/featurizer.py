@@ -14,8 +14,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lem_keras.data.ebow import ENGLISH_STOPWORDS, load_lexicon, load_stopwords, select_ebow_vocabulary
-from lem_keras.data.text import OOV_TOKEN, PAD_TOKEN, RESERVED_TOKENS, segment_chinese, standardize, tokenize
+from lem_keras.data.ebow import (
+    ENGLISH_STOPWORDS,
+    ebow_idf,
+    ebow_terms,
+    load_lexicon,
+    load_stopwords,
+    select_ebow_vocabulary,
+)
+from lem_keras.data.text import (
+    CHARACTERS,
+    OOV_TOKEN,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    segment_chinese,
+    standardize,
+    tokenize,
+)
 
 __all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "check_texts", "make_tf_dataset"]
 
@@ -73,10 +88,14 @@ class TextFeaturizer(keras.layers.Layer):
     on whitespace; a ``keras.layers.StringLookup`` maps the words to token ids
     (the ids ``keras.layers.TextVectorization`` would give: 0 padding, 1 OOV),
     padded / truncated to ``max_length``, and a second one to eBoW ids, giving the
-    presence (1.0 or 0.0) of each eBoW word in the text: exactly what
+    presence (1.0 or 0.0) of each eBoW term in the text: exactly what
     :class:`~lem_keras.layers.LatentEmotionModule` encodes and reconstructs (an
-    all-zero row when no eBoW word occurs). Chinese input must be pre-segmented
-    (words separated by spaces).
+    all-zero row when no eBoW term occurs). Word-level Chinese input must be
+    pre-segmented (words separated by spaces); with ``segmentation="characters"`` the
+    tokens are characters (:func:`~lem_keras.data.text.standardize_zh_chars`) and raw
+    text is read as it is. With ``ebow_ngrams`` n > 1 the eBoW terms are the tokens and
+    their joined 2..n-grams (``开心`` from ``开 心``), as
+    :func:`~lem_keras.data.ebow.ebow_terms` lists them.
 
     Args:
         language: ``"en"`` or ``"zh"``.
@@ -84,6 +103,8 @@ class TextFeaturizer(keras.layers.Layer):
             (``"[UNK]"``). They are added when missing.
         ebow_vocabulary: the eBoW words (V of them).
         max_length: length L of the token sequences (padded / truncated).
+        segmentation: ``"characters"`` for character tokens (Chinese); anything else: words.
+        ebow_ngrams: longest token n-gram among the eBoW terms.
 
     Call arguments:
         inputs: string tensor ``(B,)`` (or ``(B, 1)``).
@@ -103,15 +124,21 @@ class TextFeaturizer(keras.layers.Layer):
         token_vocabulary: Sequence[str],
         ebow_vocabulary: Sequence[str],
         max_length: int,
+        segmentation: str | None = None,
+        ebow_ngrams: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.language = language
         self.max_length = int(max_length)
+        self.segmentation = segmentation
+        if int(ebow_ngrams) < 1:
+            raise ValueError(f"ebow_ngrams must be >= 1, got {ebow_ngrams!r}")
+        self.ebow_ngrams = int(ebow_ngrams)
         words = _strip_reserved(token_vocabulary)
         self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
         self.ebow_vocabulary = list(ebow_vocabulary)
-        self._standardize = standardize(language)
+        self._standardize = standardize(language, segmentation)
         # Token ids: "" (never produced by the split) -> 0, OOV -> 1, words -> 2, 3, ...
         # the same ids TextVectorization gives, without a second standardisation pass.
         self._empty_tokens = not words
@@ -160,9 +187,18 @@ class TextFeaturizer(keras.layers.Layer):
         tokens = tf.reshape(tokens, [batch, self.max_length])
         if self._empty_ebow:
             return {"tokens": tokens, "ebow": tf.zeros([batch, 0], tf.float32)}
+        terms = words
+        if self.ebow_ngrams > 1:
+            # The tokens, then their 2..n-grams joined without a separator (ebow_terms).
+            terms = tf.concat(
+                [words] + [tf.strings.ngrams(words, n, separator="") for n in range(2, self.ebow_ngrams + 1)],
+                axis=1,
+            )
         # Presence per (row, eBoW id) in one bincount; column 0 (OOV) is dropped.
         width = self.ebow_size + 1
-        cells = tf.cast(words.value_rowids(), tf.int32) * width + tf.cast(self.ebow_lookup(flat), tf.int32)
+        cells = tf.cast(terms.value_rowids(), tf.int32) * width + tf.cast(
+            self.ebow_lookup(terms.flat_values), tf.int32
+        )
         size = batch * width
         counts = tf.math.bincount(cells, minlength=size, maxlength=size, dtype=tf.float32)
         ebow = tf.cast(tf.reshape(counts, [batch, width])[:, 1:] > 0, tf.float32)
@@ -183,6 +219,8 @@ class TextFeaturizer(keras.layers.Layer):
                 "token_vocabulary": list(self.token_vocabulary),
                 "ebow_vocabulary": list(self.ebow_vocabulary),
                 "max_length": self.max_length,
+                "segmentation": self.segmentation,
+                "ebow_ngrams": self.ebow_ngrams,
             }
         )
         return config
@@ -202,9 +240,13 @@ class TextPipeline:
     Attributes:
         language: ``"en"`` or ``"zh"``.
         max_length: token sequence length L.
-        segmentation: Chinese segmentation mode used by :meth:`prepare`.
+        segmentation: Chinese segmentation mode used by :meth:`prepare`
+            (``"characters"``: none, the featurizer reads characters).
         token_vocabulary: ``["", "[UNK]", ...]``, most frequent first.
         ebow_vocabulary: the eBoW words.
+        ebow_ngrams: longest token n-gram among the eBoW terms.
+        ebow_idf: the eBoW terms' inverse document frequencies on the training texts
+            (``ebow.ebow_idf``), for the model's wide path.
         emotion_names: the label names, when given to :meth:`fit`.
         featurizer: the fitted :class:`TextFeaturizer` layer.
         settings: the fit arguments, saved with the vocabularies.
@@ -225,6 +267,8 @@ class TextPipeline:
         self.segmentation = "auto"
         self.token_vocabulary: list[str] = []
         self.ebow_vocabulary: list[str] = []
+        self.ebow_ngrams = 1
+        self.ebow_idf: list[float] = []
         self.emotion_names: list[str] | None = None
         self.settings: dict = {}
         self.featurizer: TextFeaturizer | None = None
@@ -245,6 +289,7 @@ class TextPipeline:
         segmentation: str = "auto",
         emotion_names: Sequence[str] | None = None,
         extra_tokens: Iterable[str] | None = None,
+        ebow_ngrams: int = 1,
     ) -> TextPipeline:
         """Build the token and eBoW vocabularies from training data.
 
@@ -263,11 +308,14 @@ class TextPipeline:
             max_length_cap: upper bound for ``"auto"``.
             ebow_max_size: maximum eBoW vocabulary size.
             ebow_min_df: minimum document frequency of an eBoW word.
-            segmentation: Chinese segmentation mode (see ``segment_chinese``).
+            segmentation: Chinese segmentation mode (see ``segment_chinese``);
+                ``"characters"``: character tokens, no segmenter.
             emotion_names: the K label names (``Dataset.emotion_names``), stored with
                 the pipeline (``pipeline.json``); one per column of ``labels``.
             extra_tokens: more tokens for the vocabulary after the training ones (e.g.
                 the words of pre-trained vectors), in order, within ``max_tokens``.
+            ebow_ngrams: eBoW terms are the tokens and their 2..n-grams (chi² selection
+                ranks them together).
 
         Returns:
             ``self``.
@@ -280,7 +328,10 @@ class TextPipeline:
         self.language = language
         self.segmentation = segmentation
         standardize(language)  # validates the language early
-        token_lists = tokenize(self.prepare(texts), language, segmentation="pre-segmented")
+        if int(ebow_ngrams) < 1:
+            raise ValueError(f"ebow_ngrams must be >= 1, got {ebow_ngrams!r}")
+        self.ebow_ngrams = int(ebow_ngrams)
+        token_lists = self.tokenize(texts)
         counts = Counter(t for tokens in token_lists for t in tokens)
         words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
         words = [w for w in words if w not in RESERVED_TOKENS]
@@ -300,14 +351,16 @@ class TextPipeline:
             lexicon = set()
             for path in lexicon_paths:
                 lexicon |= load_lexicon(path)
+        term_lists = [ebow_terms(tokens, self.ebow_ngrams) for tokens in token_lists]
         self.ebow_vocabulary = select_ebow_vocabulary(
-            token_lists,
+            term_lists,
             np.asarray(labels),
             stopwords=_resolve_stopwords(stopwords, language),
             lexicon=lexicon,
             max_size=ebow_max_size,
             min_df=ebow_min_df,
         )
+        self.ebow_idf = ebow_idf(term_lists, self.ebow_vocabulary)
         self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
         self.max_length = int(max_length)
         self.emotion_names = emotion_names
@@ -326,7 +379,8 @@ class TextPipeline:
 
     def _build_featurizer(self):
         self.featurizer = TextFeaturizer(
-            self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length
+            self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length,
+            segmentation=self.segmentation, ebow_ngrams=self.ebow_ngrams,
         )
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
@@ -337,7 +391,8 @@ class TextPipeline:
 
         Returns:
             Chinese: texts segmented with jieba (or left as they are when already
-            segmented, per ``segmentation``); English: the texts unchanged.
+            segmented, or read as characters, per ``segmentation``); English: the
+            texts unchanged.
 
         Raises:
             TypeError: when ``texts`` is not a list of strings (see :func:`check_texts`).
@@ -356,7 +411,8 @@ class TextPipeline:
         Returns:
             One token list per text.
         """
-        return tokenize(self.prepare(texts), self.language, segmentation="pre-segmented")
+        mode = CHARACTERS if self.segmentation == CHARACTERS else "pre-segmented"
+        return tokenize(self.prepare(texts), self.language, segmentation=mode)
 
     def transform(self, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
         """Turn texts into model inputs.
@@ -395,6 +451,8 @@ class TextPipeline:
             "settings": self.settings,
             "token_vocabulary": self.token_vocabulary,
             "ebow_vocabulary": self.ebow_vocabulary,
+            "ebow_ngrams": self.ebow_ngrams,
+            "ebow_idf": self.ebow_idf,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -434,6 +492,8 @@ class TextPipeline:
         pipeline.settings = config.get("settings", {})
         pipeline.token_vocabulary = list(config["token_vocabulary"])
         pipeline.ebow_vocabulary = list(config["ebow_vocabulary"])
+        pipeline.ebow_ngrams = int(config.get("ebow_ngrams", 1))
+        pipeline.ebow_idf = [float(v) for v in config.get("ebow_idf", [])]
         pipeline._build_featurizer()
         return pipeline
 

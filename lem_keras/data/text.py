@@ -5,8 +5,10 @@ exact same code runs inside an exported SavedModel on raw request strings. The
 Python helper :func:`tokenize` calls them too, which keeps word2vec tokens, the
 training vocabulary and the served model in agreement.
 
-Chinese word segmentation (jieba) cannot run in-graph: the SavedModel accepts
-pre-segmented Chinese and :func:`segment_chinese` is the client-side step.
+Chinese word segmentation (jieba) cannot run in-graph: a word-level Chinese model's
+SavedModel accepts pre-segmented Chinese and :func:`segment_chinese` is the client-side
+step. With ``segmentation="characters"`` the tokens are characters, split in-graph by
+:func:`standardize_zh_chars`, so raw and pre-segmented text give the same tokens.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "standardize",
     "standardize_en",
     "standardize_zh",
+    "standardize_zh_chars",
     "tokenize",
 ]
 
@@ -167,22 +170,54 @@ def standardize_zh(strings: tf.Tensor) -> tf.Tensor:
     return _finish(strings)
 
 
+# Every character that is not an ASCII letter or digit, a space or the placeholder
+# marker: a token of its own (CJK characters, punctuation, emoji).
+_CHAR_TOKEN = r"([^a-z0-9\s\x{E000}])"
+
+
+@keras.saving.register_keras_serializable(package="lem_keras")
+def standardize_zh_chars(strings: tf.Tensor) -> tf.Tensor:
+    """Standardise Chinese text, raw or pre-segmented, into character tokens.
+
+    As :func:`standardize_zh`, then every character except ASCII letters and digits
+    becomes a token of its own (Chinese characters, full-width forms, punctuation,
+    emoji); runs of ASCII letters and digits stay whole (``iphone``, ``2020``, ``<url>``).
+    The input's spaces only separate such runs, so unsegmented text and its
+    segmentation give the same tokens (except for spaces between two ASCII runs).
+
+    Args:
+        strings: string tensor of any shape.
+
+    Returns:
+        A string tensor of the same shape, tokens separated by single spaces.
+    """
+    strings = _cut_and_repair(strings)
+    strings = tf.strings.lower(strings, encoding="utf-8")
+    strings = tf.strings.regex_replace(strings, _URL, f" {_MARK}url{_MARK} ")
+    strings = tf.strings.regex_replace(strings, _CHAR_TOKEN, r" \1 ")
+    return _finish(strings)
+
+
 _STANDARDIZERS = {"en": standardize_en, "zh": standardize_zh}
+#: Segmentation mode of character-level Chinese (no word segmentation at all).
+CHARACTERS = "characters"
 
 
-def standardize(language: str):
+def standardize(language: str, segmentation: str | None = None):
     """Return the registered standardisation function for a language.
 
     Args:
         language: ``"en"`` or ``"zh"``.
+        segmentation: ``"characters"`` selects :func:`standardize_zh_chars` for Chinese.
 
     Returns:
-        :func:`standardize_en` or :func:`standardize_zh`.
+        :func:`standardize_en`, :func:`standardize_zh` or :func:`standardize_zh_chars`.
     """
     try:
-        return _STANDARDIZERS[language]
+        function = _STANDARDIZERS[language]
     except KeyError:
         raise ValueError(f"language must be 'en' or 'zh', got {language!r}") from None
+    return standardize_zh_chars if language == "zh" and segmentation == CHARACTERS else function
 
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -212,12 +247,17 @@ def is_presegmented(text: str) -> bool:
     return bool(_PRESEGMENTED.search(text))
 
 
+SEGMENTATIONS = ("auto", "jieba", "pre-segmented", CHARACTERS)
+
+
 def segment_chinese(texts: Iterable[str], mode: str = "auto") -> list[str]:
     """Segment Chinese sentences into space-separated words.
 
     Args:
         texts: sentences, raw or pre-segmented.
-        mode: ``"jieba"`` segments every text with jieba (HMM on, deterministic),
+        mode: ``"characters"`` leaves the texts as they are (the in-graph
+            :func:`standardize_zh_chars` splits them); ``"jieba"`` segments every text with
+            jieba (HMM on, deterministic),
             after removing whitespace between CJK characters, so pre-segmented
             text is re-segmented the way raw text at prediction time will be;
             ``"pre-segmented"`` only normalises whitespace; ``"auto"`` treats a
@@ -227,8 +267,10 @@ def segment_chinese(texts: Iterable[str], mode: str = "auto") -> list[str]:
     Returns:
         One string per text, words separated by single spaces.
     """
-    if mode not in ("auto", "jieba", "pre-segmented"):
-        raise ValueError(f"mode must be 'auto', 'jieba' or 'pre-segmented', got {mode!r}")
+    if mode not in SEGMENTATIONS:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, SEGMENTATIONS))}, got {mode!r}")
+    if mode == CHARACTERS:
+        return list(texts)
     result = []
     for text in texts:
         if mode == "pre-segmented" or (mode == "auto" and is_presegmented(text)):
@@ -265,7 +307,7 @@ def tokenize(
     Returns:
         One list of tokens per text.
     """
-    fn = standardize(language)
+    fn = standardize(language, segmentation)
     texts = list(texts)
     if language == "zh":
         texts = segment_chinese(

@@ -33,6 +33,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
     Call arguments:
         inputs: (batch, K, F) per-emotion features.
         training: Python bool (dropout).
+        logit_offset: optional (batch, K) term added to the logits before the sigmoid
+            (the model's wide linear path).
 
     Output shape: (batch, K) probabilities.
 
@@ -77,7 +79,7 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         else:
             self.classifier.build((None, None, features))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, logit_offset=None):
         steps = self.input_dropout(inputs, training=training)
         hidden = self.bigru(steps, training=training)
         if self.residual:
@@ -88,6 +90,8 @@ class EmotionSequenceClassifier(keras.layers.Layer):
             logits = ops.einsum("bkf,kf->bk", hidden, kernel) + ops.cast(self.private_bias, hidden.dtype)
         else:
             logits = ops.squeeze(self.classifier(hidden), axis=-1)
+        if logit_offset is not None:
+            logits = logits + ops.cast(logit_offset, logits.dtype)
         return ops.sigmoid(logits)
 
     def compute_output_shape(self, input_shape):
