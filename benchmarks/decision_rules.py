@@ -124,8 +124,8 @@ def cv_table(results: dict, runs: list[dict], rules: list[str], choose_on: str) 
     best = None
     for model in models:
         ranks = mean_ranks(results, model, rules)
-        if model == choose_on:
-            best = min(ranks, key=ranks.get)
+        if model == choose_on:  # the default is one of the shipped rules
+            best = min(decision.RULES, key=ranks.get)
         for name in sorted(rules, key=ranks.get):
             reports = results[(model, name)]
             cells = [_cell([r[m] for r in reports]) for m in SHOWN]

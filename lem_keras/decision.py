@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Shrinkage strength λ of the ``shrunk`` rule, in dev positives (cross-validated).
-SHRINKAGE = 100.0
+SHRINKAGE = 300.0
 #: Candidate thresholds of the global rules.
 GLOBAL_GRID = np.round(np.arange(0.02, 0.981, 0.01), 4)
 _FLOOR = 1e-6
