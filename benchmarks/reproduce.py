@@ -156,13 +156,16 @@ def _run_bigru(run, train, dev, epochs):
     """The BiGRU baseline on LEM's own recipe: the same pipeline, vectors and datasets
     (tokens only), binary cross-entropy, early stopping on the dev loss."""
     import keras
+    import tensorflow as tf
 
     from lem_keras.baselines import build_bigru_classifier
+    from lem_keras.callbacks import ShuffleEpoch
     from lem_keras.training import prepare
 
     prepared = prepare(_config(run, None), train, dev)
     config = prepared.config
 
+    @tf.autograph.experimental.do_not_convert
     def tokens_only(features, labels):
         return features["tokens"], labels
 
@@ -172,7 +175,9 @@ def _run_bigru(run, train, dev, epochs):
                                    embedding_matrix=prepared.embedding_matrix)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
-    model.fit(train_ds, validation_data=dev_ds, epochs=epochs or 30, callbacks=[stop], verbose=2)
+    # The same epoch-by-epoch shuffle as LEM's: the order of epoch e derives from (seed, e).
+    reshuffle = ShuffleEpoch(prepared.shuffle_epoch)
+    model.fit(train_ds, validation_data=dev_ds, epochs=epochs or 30, callbacks=[reshuffle, stop], verbose=2)
     scores = model.predict(dev_ds.map(lambda x, y: x), verbose=0)
     return scores, {"best_epoch": int(stop.best_epoch) + 1 if stop.best_epoch is not None else None}
 
