@@ -188,6 +188,12 @@ class LatentEmotionMemory(keras.Model):
             shape=(SCHEDULE_STATE_SIZE,), initializer="zeros", trainable=False, name="schedule_state",
             dtype="float64"
         )
+        # Per-emotion temperature T_k of the served probabilities, sigmoid(logit(p_k) / T_k),
+        # fitted on dev after training (training.finalize); 1 = the network's own. Created
+        # last: a model saved before it existed loads with T = 1 (load_own_variables).
+        self.temperature = self.add_weight(
+            shape=(num_emotions,), initializer="ones", trainable=False, name="temperature", dtype="float32"
+        )
         if embedding_matrix is not None:
             matrix = np.asarray(embedding_matrix)
             if matrix.shape != (vocab_size, embedding_dim):
@@ -264,6 +270,7 @@ class LatentEmotionMemory(keras.Model):
         probabilities, attention = self._classify(inputs, latent, training=training)
         # A text without evidence (no in-vocabulary token, no eBoW word: empty, blank or only
         # unknown words) predicts no emotion: probability 0 for every emotion.
+        probabilities = self.apply_temperature(probabilities)
         probabilities = probabilities * self.has_evidence(inputs, probabilities.dtype)
         if return_details:
             return {
@@ -272,6 +279,25 @@ class LatentEmotionMemory(keras.Model):
                 "attention": attention,
             }
         return probabilities
+
+    def apply_temperature(self, probabilities):
+        """``sigmoid(logit(p_k) / T_k)`` with the model's ``temperature``; an emotion whose T_k
+        is 1 keeps its probability exactly (``lem_keras.calibration.apply_temperature`` in numpy)."""
+        t = ops.cast(self.temperature, probabilities.dtype)
+        p = ops.clip(probabilities, 1e-7, 1.0 - 1e-7)
+        scaled = ops.sigmoid((ops.log(p) - ops.log1p(-p)) / t)
+        return ops.where(ops.equal(t, 1.0), probabilities, scaled)
+
+    def set_temperature(self, temperature) -> None:
+        """Set the per-emotion temperature (a float or an array (K,), each > 0)."""
+        values = np.broadcast_to(np.asarray(temperature, dtype="float32"), (self.num_emotions,))
+        if not np.all(values > 0):
+            raise ValueError(f"temperatures must be > 0, got {values.tolist()}")
+        self.temperature.assign(values)
+
+    def get_temperature(self) -> np.ndarray:
+        """The per-emotion temperature (K,)."""
+        return np.asarray(self.temperature.numpy(), dtype="float32")
 
     @staticmethod
     def has_evidence(inputs, dtype="float32"):
@@ -502,7 +528,11 @@ class LatentEmotionMemory(keras.Model):
 
     def load_own_variables(self, store):
         keys = list(store.keys())
-        super().load_own_variables({k: store[k] for k in keys if not k.startswith("seed_state_")})
+        own = {k: store[k] for k in keys if not k.startswith("seed_state_")}
+        if len(own) == len(self._trainable_variables + self._non_trainable_variables) - 1:
+            # Saved before the temperature weight (the last one) existed: T = 1.
+            own[str(len(own))] = np.ones(self.num_emotions, dtype="float32")
+        super().load_own_variables(own)
         for i, state in enumerate(self._seed_states()):
             if f"seed_state_{i}" in keys:
                 state.assign(np.asarray(store[f"seed_state_{i}"]))

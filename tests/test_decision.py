@@ -106,6 +106,22 @@ def test_fit_temperature_recovers_an_overconfident_model():
     assert after < before / 3
 
 
+def test_temperature_in_graph_equals_the_numpy_formula():
+    from lem_keras.model import LatentEmotionMemory
+
+    model = LatentEmotionMemory(num_emotions=3, ebow_size=20, vocab_size=50, embedding_dim=8, hops=1,
+                                latent_hidden=8, seed=0)
+    x = {"tokens": np.array([[3, 4, 0], [0, 0, 0]]), "ebow": np.r_[np.ones((1, 20)), np.zeros((1, 20))]}
+    raw = np.asarray(model(x, training=False))
+    assert raw[1].tolist() == [0.0, 0.0, 0.0]  # no evidence
+    model.set_temperature([0.5, 2.0, 1.0])
+    scaled = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(scaled, calibration.apply_temperature(raw, [0.5, 2.0, 1.0]), atol=2e-6)
+    assert scaled[0, 2] == raw[0, 2] and scaled[1].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="> 0"):
+        model.set_temperature(0.0)
+
+
 # ----------------------------------------------------------------------------- plot
 def test_plot_has_a_pr_panel_per_emotion_and_a_reliability_diagram(case, tmp_path):
     from lem_keras.plots import RELIABILITY_TITLE, plot_evaluation
@@ -175,6 +191,14 @@ def test_every_rule_is_stored_and_reloaded(model_dir):
 
     dev = load_dataset(DEV, "semeval")
     refit = decision.fit_rules(dev.labels, predict_scores(model, _, dev.texts))
+    # The rules are fitted on the calibrated probabilities; the temperature on the raw ones.
+    temperature = model.get_temperature()
+    model.set_temperature(1.0)
+    raw = predict_scores(model, _, dev.texts)
+    np.testing.assert_allclose(temperature, calibration.fit_temperature(dev.labels, raw, per_emotion=True),
+                               rtol=1e-4)
+    assert not np.allclose(temperature, 1.0)
+    model.set_temperature(temperature)
     for name in decision.RULES:
         np.testing.assert_allclose(stored["rules"][name], refit[name], atol=1e-6, err_msg=name)
         assert thresholds_for(model_dir, name)[0] == name
