@@ -516,7 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "metrics as top-level keys, every rule's under 'rules', the calibration error (ece)")
     _add_decision_option(p, "the rule whose metrics --json puts at the top level and --plot marks")
     p.add_argument("--plot", metavar="FILE", help="draw per-emotion precision-recall curves with the rule's "
-                   "operating points and a reliability diagram into FILE (.png, .pdf, .svg)")
+                   "operating points and a reliability diagram into FILE (.png, .pdf, .svg; "
+                   "default: no figure)")
     _add_table_options(p)
     p.set_defaults(func=cmd_evaluate)
 
