@@ -11,6 +11,9 @@ scores; finished runs are skipped when the command is repeated, so an interrupte
 reproduction resumes. The tables are rebuilt from whatever runs exist:
 
     OUT/table2.md   main comparison (paper Table 2 layout + LRAP, Jaccard, wall time, RSS)
+    OUT/table2_default.md  the same under the default decision rule, with the LEM seed ensemble
+    OUT/rules.md    every decision rule fitted and scored on dev, per system
+    OUT/table3.md   per-emotion F1 on Ren-CECps dev (Table 3)
     OUT/table4.md   micro-F1 on dev sentences with >=1, >=2, >=3 gold emotions (Table 4)
     OUT/table6.md   macro-F1 by number of hops (Table 6)
     OUT/table7.md   top-10 attended key words per emotion (Table 7), best LEM
@@ -19,7 +22,8 @@ reproduction resumes. The tables are rebuilt from whatever runs exist:
 
 When OUT is this repository's results/, the tables of README.md between `<!-- table:NAME SECTION -->`
 and `<!-- /table -->` are rewritten from them too; `--tables-only` rebuilds all of it from
-OUT/runs/*.json without training (tests/test_readme_tables.py checks that they agree):
+OUT/runs/*.json and *.npz (the dev scores) without training (tests/test_readme_tables.py checks
+that they agree):
 
     python benchmarks/reproduce.py --tables-only
 """
@@ -57,6 +61,9 @@ PAPER = {
         "LEM-Rle (paper, full corpus test)": (0.168, 0.198, 0.436, 0.427, 0.735, None, None),
     },
 }
+#: The systems of the main tables, in their order: (run name, row label).
+SYSTEMS = (("tfidf", "TF-IDF word+char LR"), ("bigru", "BiGRU (BR)"), ("lem", "LEM"),
+           ("lem-wled", "LEM-Wled"), ("lem-rle", "LEM-Rle"), ("lem-words", "LEM (words)"))
 PAPER_HOPS = {"semeval": (0.556, 0.562, 0.567, 0.560, 0.550),
               "ren-cecps": (0.434, 0.448, 0.440, 0.436, 0.431)}
 
@@ -252,8 +259,7 @@ def table2(runs: list[dict]) -> str:
         lines += [f"## {dataset}", "",
                   "| system | seeds | " + " | ".join(HEADERS) + " | wall time (s) | peak RSS (MB) |",
                   "|---" * (len(HEADERS) + 4) + "|"]
-        for name, label in (("tfidf", "TF-IDF word+char LR"), ("bigru", "BiGRU (BR)"), ("lem", "LEM"),
-                            ("lem-wled", "LEM-Wled"), ("lem-rle", "LEM-Rle")):
+        for name, label in SYSTEMS:
             group = _group(runs, dataset, name)
             if not group:
                 continue
@@ -265,6 +271,172 @@ def table2(runs: list[dict]) -> str:
             cells = ["—" if v is None else f"{v:.3f}" for v in values]
             lines.append(f"| {label} | — | " + " | ".join(cells) + " | — | — |")
         lines.append("")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- tables from dev scores
+# The rules table, Table 2 under the default rule and Table 3 need each run's dev scores
+# (OUT/runs/<id>.npz, committed with the JSON); a run without them is named in a note.
+
+RULE_SYSTEMS = ("tfidf", "bigru", "lem", "lem-words")
+# Ren-CECps columns in the paper's Table 3 order (the data's `expect` is its "expectation").
+TABLE3_EMOTIONS = ("anxiety", "joy", "love", "expect", "hate", "sorrow", "anger", "surprise")
+PAPER_TABLE3 = (0.571, 0.530, 0.509, 0.454, 0.336, 0.507, 0.369, 0.321, 0.448)
+
+
+def _dev_scores(out: Path, run: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, scores) saved beside the run's JSON, or None when the .npz is missing."""
+    path = out / "runs" / f"{run_id(run)}.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        return data["labels"].astype(int), data["scores"].astype("float64")
+
+
+def _calibrated(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Scores after per-emotion temperature scaling fitted on the same dev, as training.finalize
+    does (close to a no-op for scores saved by a model that already applies its temperature)."""
+    from lem_keras.calibration import apply_temperature, fit_temperature
+
+    return apply_temperature(scores, fit_temperature(labels, scores, per_emotion=True))
+
+
+def _rule_reports(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict]:
+    """{rule: dev report} of every rule of lem_keras.decision, fitted and scored on these data."""
+    from lem_keras.decision import fit_rules
+    from lem_keras.metrics import multilabel_report
+
+    return {rule: multilabel_report(labels, scores, t) for rule, t in fit_rules(labels, scores).items()}
+
+
+def _with_scores(out: Path, group: list[dict]) -> tuple[list[tuple[dict, tuple]], list[str]]:
+    """The group's runs with their (labels, scores) where saved, and the ids of those without."""
+    found = [(r, _dev_scores(out, r)) for r in group]
+    return [(r, s) for r, s in found if s is not None], [run_id(r) for r, s in found if s is None]
+
+
+def _ensemble(calibrated: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, mean of the members' calibrated probabilities), as a seed ensemble serves them;
+    None for fewer than two members or members scored on different dev labels."""
+    if len(calibrated) < 2 or any(not np.array_equal(y, calibrated[0][0]) for y, _ in calibrated):
+        return None
+    return calibrated[0][0], np.mean([s for _, s in calibrated], axis=0)
+
+
+def _dataset_rule_results(out: Path, runs: list[dict], dataset: str) -> dict:
+    """{"rows": [(name, label, [{rule: report} per seed])], "skipped": [(name, run id)]} of every
+    system of SYSTEMS, and of the LEM seed ensemble (name "lem-ensemble") after "lem"."""
+    rows, skipped = [], []
+    for name, label in SYSTEMS:
+        scores, missing = _with_scores(out, _group(runs, dataset, name))
+        skipped += [(name, m) for m in missing]
+        calibrated = [(y, _calibrated(y, s)) for _, (y, s) in scores]
+        if calibrated:
+            rows.append((name, label, [_rule_reports(y, s) for y, s in calibrated]))
+        ensemble = _ensemble(calibrated) if name == "lem" else None
+        if ensemble is not None:
+            rows.append(("lem-ensemble", f"LEM, ensemble of {len(calibrated)} seeds (mean probabilities)",
+                         [_rule_reports(*ensemble)]))
+    return {"rows": rows, "skipped": skipped}
+
+
+def rule_results(out: Path, runs: list[dict]) -> dict[str, dict]:
+    """`_dataset_rule_results` of each dataset with runs (computed once for the rules table and
+    Table 2 under the default rule)."""
+    return {dataset: _dataset_rule_results(out, runs, dataset)
+            for dataset in ("semeval", "ren-cecps") if any(r["dataset"] == dataset for r in runs)}
+
+
+def _skipped_note(skipped: list[tuple[str, str]], names) -> list[str]:
+    """A note naming the runs of `names` left out for want of their dev scores."""
+    ids = [run for name, run in skipped if name in names]
+    if not ids:
+        return []
+    return [f"Not in this table (no dev scores `results/runs/<run>.npz`): {', '.join(ids)}.", ""]
+
+
+def _metric_header(*first: str) -> list[str]:
+    return ["| " + " | ".join((*first, *HEADERS)) + " |", "|---" * (len(first) + len(HEADERS)) + "|"]
+
+
+def _metric_cells(reports: list[dict]) -> str:
+    return " | ".join(_fmt([r[m] for r in reports]) for m in METRICS)
+
+
+def rules_table(results: dict[str, dict]) -> str:
+    """Every decision rule fitted and scored on the whole dev (in-sample), mean ± std over seeds."""
+    from lem_keras.decision import DEFAULT_RULE, RULES
+
+    lines = ["# Decision rules on dev: every rule of lem_keras.decision fitted and scored on the whole dev",
+             "", ("(after per-emotion temperature scaling fitted on dev, as training.finalize does; "
+                  "in-sample: the cross-validated choice of the default is in decision_rules.md)"), ""]
+    for dataset, found in results.items():
+        rows = [row for row in found["rows"] if row[0] in (*RULE_SYSTEMS, "lem-ensemble")]
+        lines += [f"## {dataset}", "", *_skipped_note(found["skipped"], RULE_SYSTEMS)]
+        lines += _metric_header("system", "rule", "seeds") if rows else []
+        for _, label, per_seed in rows:
+            for rule in RULES:
+                shown = f"**{rule}** (default)" if rule == DEFAULT_RULE else rule
+                cells = _metric_cells([reports[rule] for reports in per_seed])
+                lines.append(f"| {label} | {shown} | {len(per_seed)} | {cells} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def table2_default(results: dict[str, dict]) -> str:
+    """Table 2 under the shipped default decision rule, with the LEM seed ensemble."""
+    from lem_keras.decision import DEFAULT_RULE
+
+    lines = [f"# Table 2 layout under the default decision rule ({DEFAULT_RULE}): dev, mean ± std over seeds",
+             "", "(after per-emotion temperature scaling fitted on dev, as training.finalize does)", ""]
+    for dataset, found in results.items():
+        lines += [f"## {dataset}", "", *_skipped_note(found["skipped"], [n for n, _ in SYSTEMS])]
+        lines += _metric_header("system", "seeds")
+        for _, label, per_seed in found["rows"]:
+            cells = _metric_cells([reports[DEFAULT_RULE] for reports in per_seed])
+            lines.append(f"| {label} | {len(per_seed)} | {cells} |")
+        for label, values in PAPER[dataset].items():
+            lines.append(f"| {label} | — | " + " | ".join("—" if v is None else f"{v:.3f}" for v in values)
+                         + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _per_emotion_f1(labels: np.ndarray, scores: np.ndarray, thresholds) -> np.ndarray:
+    """F1 of each emotion (K,) of the predictions `scores >= thresholds` (0 when never gold nor predicted)."""
+    predicted = scores >= np.asarray(thresholds, dtype="float64")
+    gold = labels.astype(bool)
+    tp = np.sum(predicted & gold, axis=0)
+    denominator = np.sum(predicted, axis=0) + np.sum(gold, axis=0)
+    return np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+
+
+def table3(out: Path, runs: list[dict]) -> str:
+    """Paper Table 3 layout (Ren-CECps): per-emotion F1 on dev at each run's per-emotion F1
+    thresholds (the `thresholds` of its JSON), mean ± std over seeds; Avg. = macro-F1."""
+    from lem_keras.data.readers import REN_CECPS_EMOTIONS
+
+    columns = [REN_CECPS_EMOTIONS.index(e) for e in TABLE3_EMOTIONS]
+    names = [("expectation" if e == "expect" else e) for e in TABLE3_EMOTIONS]
+    lines = ["# Table 3 layout: per-emotion F1 on Ren-CECps dev, mean ± std over seeds", "",
+             ("(at each run's per-emotion F1 thresholds, the `thresholds` of its JSON, as in "
+              "table2.md; Avg. = macro-F1)"), ""]
+    if not any(r["dataset"] == "ren-cecps" for r in runs):
+        return "\n".join(lines)
+    lines += ["## ren-cecps", ""]
+    rows, skipped = [], []
+    for name, label in SYSTEMS:
+        if name not in RULE_SYSTEMS:
+            continue
+        scores, missing = _with_scores(out, _group(runs, "ren-cecps", name))
+        skipped += [(name, m) for m in missing]
+        f1 = [_per_emotion_f1(y, s, r["thresholds"]) for r, (y, s) in scores]
+        if f1:
+            cells = [_fmt([v[j] for v in f1]) for j in columns] + [_fmt([float(v.mean()) for v in f1])]
+            rows.append(f"| {label} | {len(f1)} | " + " | ".join(cells) + " |")
+    paper = " | ".join(f"{v:.3f}" for v in PAPER_TABLE3)
+    lines += [*_skipped_note(skipped, RULE_SYSTEMS), "| system | seeds | " + " | ".join(names) + " | Avg. |",
+              "|---" * (len(names) + 3) + "|", *rows, f"| LEM (paper, full corpus test) | — | {paper} |", ""]
     return "\n".join(lines)
 
 
@@ -294,7 +466,7 @@ def _micro_f1_by_gold_count(out: Path, run: dict) -> dict[str, float]:
 def table4(out: Path, runs: list[dict]) -> str:
     lines = ["# Table 4 layout: micro-F1 on dev sentences by number of gold emotions", ""]
     for dataset in ("semeval", "ren-cecps"):
-        names = [n for n in ("tfidf", "bigru", "lem", "lem-wled", "lem-rle") if _group(runs, dataset, n)]
+        names = [n for n, _ in SYSTEMS if _group(runs, dataset, n)]
         if not names:
             continue
         lines += [f"## {dataset}", "", "| system | ≥1 | ≥2 | ≥3 |", "|---|---|---|---|"]
@@ -393,8 +565,10 @@ def render_tables(out: Path, runs: list[dict], keywords: bool = True) -> dict[st
     models (slow); with keywords=False, or where a model is missing, it is kept from OUT/table7.md."""
     previous = out / "table7.md"
     previous = previous.read_text("utf-8") if previous.exists() else ""
-    tables = {"table2": table2(runs), "table4": table4(out, runs), "table6": table6(runs),
-              "variants": variants(runs), "table7": previous}
+    results = rule_results(out, runs)
+    tables = {"table2": table2(runs), "table2_default": table2_default(results),
+              "rules": rules_table(results), "table3": table3(out, runs), "table4": table4(out, runs),
+              "table6": table6(runs), "variants": variants(runs), "table7": previous}
     if keywords:
         try:
             tables["table7"] = table7(runs, previous)

@@ -12,6 +12,7 @@ import importlib.util
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,8 @@ def _results_section(text: str) -> list[tuple[int, str]]:
     return [(i + 1, lines[i]) for i in range(start, end)]
 
 
-@pytest.mark.parametrize("name", ["table2", "table4", "table6", "variants"])
+@pytest.mark.parametrize("name", ["table2", "table2_default", "rules", "table3", "table4", "table6",
+                                  "variants"])
 def test_results_files_match_the_runs(tables, name):
     # results/*.md are rebuilt from results/runs/*.json: a run added without rebuilding fails here.
     assert (RESULTS / f"{name}.md").read_text("utf-8") == tables[name], (
@@ -109,3 +111,58 @@ def test_table7_keeps_sections_whose_model_is_missing():
              "dev": {"macro_f1": 0.5}}]
     sections = reproduce.markdown_sections(reproduce.table7(runs, previous))
     assert sections["semeval"] == "Model `m`.\n\n| emotion | key words |\n|---|---|\n| joy | happy |"
+
+
+def _npz_runs(out: Path) -> tuple[list[dict], np.ndarray, list[np.ndarray]]:
+    """Ren-CECps runs: TF-IDF and two LEM seeds with dev scores, a BiGRU run without."""
+    rng = np.random.default_rng(0)
+    labels = (rng.random((60, 8)) < 0.3).astype(int)
+    (out / "runs").mkdir()
+    runs, lem_scores = [], []
+    for name, seed in (("tfidf", 0), ("lem", 0), ("lem", 1), ("bigru", 0)):
+        run = {"dataset": "ren-cecps", "name": name, "seed": seed,
+               "thresholds": [0.3 + 0.05 * k for k in range(8)]}
+        runs.append(run)
+        scores = np.clip(0.4 * labels + 0.6 * rng.random(labels.shape), 0.01, 0.99)
+        if name != "bigru":
+            np.savez(out / "runs" / f"{reproduce.run_id(run)}.npz", scores=scores, labels=labels)
+        if name == "lem":
+            lem_scores.append(scores)
+    return runs, labels, lem_scores
+
+
+def _row(section: str, label: str) -> list[str]:
+    """The cells after the label of the row `label` of a markdown table."""
+    return next(line.strip("| ").split(" | ")[1:] for line in section.splitlines()
+                if line.startswith(f"| {label} |"))
+
+
+def test_tables_from_dev_scores(tmp_path):
+    from lem_keras.decision import DEFAULT_RULE, RULES, fit_rule
+    from lem_keras.metrics import multilabel_report
+
+    runs, labels, lem_scores = _npz_runs(tmp_path)
+    results = reproduce.rule_results(tmp_path, runs)
+    rules = reproduce.markdown_sections(reproduce.rules_table(results))["ren-cecps"]
+    assert "no dev scores" in rules and "ren-cecps__bigru__seed0" in rules  # named, not silently left out
+    ensemble = "LEM, ensemble of 2 seeds (mean probabilities)"
+    for label in ("TF-IDF word+char LR", "LEM", ensemble):
+        shown = [line.split(" | ")[1] for line in rules.splitlines() if line.startswith(f"| {label} |")]
+        assert shown == [f"**{r}** (default)" if r == DEFAULT_RULE else r for r in RULES]
+    # The ensemble: the mean of the seeds' calibrated probabilities, under the default rule.
+    mean = np.mean([reproduce._calibrated(labels, s) for s in lem_scores], axis=0)
+    report = multilabel_report(labels, mean, fit_rule(DEFAULT_RULE, labels, mean))
+    default = reproduce.markdown_sections(reproduce.table2_default(results))["ren-cecps"]
+    assert _row(default, ensemble)[1:] == [f"{report[m]:.3f}" for m in reproduce.METRICS]
+    assert _row(default, "LEM")[0] == "2"
+    # Table 3: the paper's column order, each run's JSON thresholds; Avg. = macro-F1.
+    table3 = reproduce.markdown_sections(reproduce.table3(tmp_path, runs))["ren-cecps"]
+    assert ("| system | seeds | anxiety | joy | love | expectation | hate | sorrow | anger | surprise "
+            "| Avg. |") in table3
+    tfidf = np.load(tmp_path / "runs" / "ren-cecps__tfidf__seed0.npz")
+    predicted = tfidf["scores"] >= np.array(runs[0]["thresholds"])
+    anxiety = 2 * np.sum(predicted[:, 4] & (labels[:, 4] == 1)) / (predicted[:, 4].sum() + labels[:, 4].sum())
+    cells = _row(table3, "TF-IDF word+char LR")
+    assert cells[1] == f"{anxiety:.3f}"
+    macro = multilabel_report(labels, tfidf["scores"], runs[0]["thresholds"])["macro_f1"]
+    assert cells[-1] == f"{macro:.3f}"
