@@ -17,16 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 from keras import ops
 
-from lem_keras.model import LatentEmotionMemory
+from lem_keras.model import DecisionThresholds, LatentEmotionMemory
 
 _DETAILS = ("probabilities", "latent_distribution", "attention")
 
 
 @keras.saving.register_keras_serializable(package="lem_keras")
-class LatentEmotionEnsemble(keras.Model):
+class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
     """The mean of N LatentEmotionMemory members' probabilities, as one model.
 
     Args:
@@ -108,21 +107,6 @@ class LatentEmotionEnsemble(keras.Model):
 
     def compute_output_spec(self, inputs, training=None, return_details: bool = False):
         return self.members[0].compute_output_spec(inputs, training=training, return_details=return_details)
-
-    # ------------------------------------------------------------------ thresholds
-    def set_thresholds(self, thresholds) -> None:
-        """Set the ensemble's per-emotion decision thresholds (a float or an array (K,))."""
-        values = np.broadcast_to(np.asarray(thresholds, dtype="float32"), (self.num_emotions,))
-        self.thresholds.assign(values)
-
-    def get_thresholds(self) -> np.ndarray:
-        """The ensemble's per-emotion decision thresholds as a numpy array (K,)."""
-        return np.asarray(self.thresholds.numpy(), dtype="float32")
-
-    def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
-        """Binary predictions (N, K) at the ensemble's thresholds."""
-        scores = self.predict(inputs, batch_size=batch_size, verbose=0)
-        return (scores >= self.get_thresholds()[None]).astype("int32")
 
     def predict_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)

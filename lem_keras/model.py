@@ -24,8 +24,29 @@ from lem_keras.layers import (
 PHASES = ("latent", "joint")
 
 
+class DecisionThresholds:
+    """The per-emotion decision thresholds of a model with ``num_emotions`` outputs and a
+    non-trainable ``thresholds`` weight (K,): shared by the single model and the seed
+    ensemble."""
+
+    def set_thresholds(self, thresholds) -> None:
+        """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
+        values = np.broadcast_to(np.asarray(thresholds, dtype="float32"), (self.num_emotions,))
+        self.thresholds.assign(values)
+
+    def get_thresholds(self) -> np.ndarray:
+        """The per-emotion decision thresholds as a numpy array (K,)."""
+        # .numpy(): numpy 2 warns on np.array(variable) (TF's __array__ takes no `copy`).
+        return np.asarray(self.thresholds.numpy(), dtype="float32")
+
+    def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
+        """Binary predictions (N, K) at the stored thresholds."""
+        scores = self.predict(inputs, batch_size=batch_size, verbose=0)
+        return (scores >= self.get_thresholds()[None]).astype("int32")
+
+
 @keras.saving.register_keras_serializable(package="lem_keras")
-class LatentEmotionMemory(keras.Model):
+class LatentEmotionMemory(DecisionThresholds, keras.Model):
     """Latent Emotion Memory network for multi-label emotion classification.
 
     A VAE over the emotion bag-of-words infers the latent emotion distribution Z
@@ -357,22 +378,6 @@ class LatentEmotionMemory(keras.Model):
         """Trainable variables outside the latent module (moved only in the joint phase)."""
         latent_ids = {id(v) for v in self.latent_module.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in latent_ids]
-
-    # ------------------------------------------------------------------ thresholds
-    def set_thresholds(self, thresholds) -> None:
-        """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
-        values = np.broadcast_to(np.asarray(thresholds, dtype="float32"), (self.num_emotions,))
-        self.thresholds.assign(values)
-
-    def get_thresholds(self) -> np.ndarray:
-        """The per-emotion decision thresholds as a numpy array (K,)."""
-        # .numpy(): numpy 2 warns on np.array(variable) (TF's __array__ takes no `copy`).
-        return np.asarray(self.thresholds.numpy(), dtype="float32")
-
-    def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
-        """Binary predictions (N, K) using the stored thresholds."""
-        scores = self.predict(inputs, batch_size=batch_size, verbose=0)
-        return (scores >= self.get_thresholds()[None]).astype("int32")
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, *args, **kwargs):
