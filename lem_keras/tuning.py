@@ -169,8 +169,16 @@ class LEMHyperModel(kt.HyperModel):
         pretrain = max(0, min(int(config.pretrain_epochs), epochs - 1))
         schedule = [*schedule_callbacks(config, pretrain_epochs=pretrain, shuffle_epoch=self.shuffle_epoch),
                     LatentEpochMask(config.monitor)]
-        kwargs["callbacks"] = schedule + list(kwargs.get("callbacks") or [])
+        kwargs["callbacks"] = schedule + [_phase_aware(c) for c in kwargs.get("callbacks") or []]
         return model.fit(*args, **kwargs)
+
+
+def _phase_aware(callback):
+    """A trial's ``keras.callbacks.TensorBoard`` (its log directory set by KerasTuner) as a
+    :class:`~lem_keras.callbacks.PhaseAwareTensorBoard` (steps advance in latent epochs)."""
+    if type(callback) is keras.callbacks.TensorBoard:
+        return PhaseAwareTensorBoard(callback.log_dir)
+    return callback
 
 
 def make_hypermodel(base_config, pipeline, emotion_names, space=None, embedding_matrix=None,
@@ -380,7 +388,9 @@ def run_search(
     )
     search_tuner.search(
         prepared.train_ds, validation_data=prepared.dev_ds, epochs=epochs, verbose=verbose,
-        callbacks=[PhaseAwareTensorBoard(str(out / "logs"))],
+        # A plain TensorBoard: KerasTuner recognises it by its class name to give every trial its
+        # own log directory and HParams; each trial's fit then logs through PhaseAwareTensorBoard.
+        callbacks=[keras.callbacks.TensorBoard(str(out / "logs"))],
     )
     if role == "worker":
         return SearchResult([], None, None, None, out, role)
