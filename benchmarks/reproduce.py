@@ -146,7 +146,10 @@ def _config(run: dict, epochs: int | None):
     its resources found beside the data, and the run's overrides."""
     from lem_keras.config import named_config, resolve_data_paths
 
-    overrides = {**run["overrides"], "seed": run["seed"], **({"epochs": epochs} if epochs else {})}
+    # One model per run (seed): the seed-ensemble rows are the mean of the seeds' dev scores.
+    overrides = {**run["overrides"], "seed": run["seed"], "ensemble": 1}
+    if epochs:
+        overrides["epochs"] = epochs
     config = named_config(run.get("config", run["dataset"])).replace(**overrides)
     return resolve_data_paths(config, run["path"], origin=f"{run['dataset']} configuration")
 

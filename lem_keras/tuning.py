@@ -362,7 +362,10 @@ def run_search(
     if objective != base_config.monitor:
         log(f"early stopping watches the objective {objective} instead of the configuration's "
             f"{base_config.monitor}")
-    config = base_config.replace(epochs=epochs, monitor=objective)
+    if base_config.ensemble > 1:
+        log(f"each trial trains one model (the configuration's ensemble of {base_config.ensemble} "
+            "is not searched)")
+    config = base_config.replace(epochs=epochs, monitor=objective, ensemble=1)
     role = distributed_role()
     start = time.perf_counter()
     out = Path(out_dir)

@@ -178,3 +178,23 @@ def test_short_search_on_the_demo_gives_distinct_nonzero_objectives(tmp_path):
     chance = float(dev.labels.mean())  # the macro PR-AUC of random scores, about
     assert len(scores) == 3 and all(s is not None and s > chance for s in scores), (scores, chance)
     assert len({round(s, 6) for s in scores}) == 3, scores
+
+
+def test_search_trials_are_single_models_even_for_an_ensemble_configuration(tmp_path, monkeypatch):
+    """run_search trains one model per trial: the configuration's ensemble size is not searched."""
+    seen = {}
+
+    def stop(config, *args, **kwargs):
+        seen["ensemble"] = config.ensemble
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr("lem_keras.training.prepare", stop)
+    from lem_keras.data.demo import load_demo
+
+    train, dev = load_demo("en")
+    messages = []
+    with pytest.raises(RuntimeError, match="stop here"):
+        tuning.run_search(TrainConfig(ensemble=3), train, dev, tmp_path, max_trials=1, epochs=1,
+                          log=messages.append)
+    assert seen["ensemble"] == 1
+    assert any("ensemble of 3" in m for m in messages)
