@@ -514,9 +514,17 @@ def _keyword_skip(pipeline) -> set[str]:
     skip = {"", "[UNK]", "<user>", "<url>", *punctuation}
     if pipeline.language == "en":
         skip |= set(ENGLISH_STOPWORDS)
+    elif pipeline.segmentation == "characters":
+        skip |= CHINESE_FUNCTION_CHARACTERS  # every token is a character: skip the function ones
     else:
         skip |= {w for w in vocabulary if len(w) == 1}  # single characters: particles, pronouns
     return skip
+
+
+#: Particles, pronouns and other function characters: not key words of a character model.
+CHINESE_FUNCTION_CHARACTERS = frozenset(
+    "的了是我你他她它们在也就都和与这那有着吧吗呢啊哦呀嘛个一要会到说去地得把被给对而又还及其之所为以于"
+)
 
 
 def table7(runs: list[dict], previous: str = "") -> str:
