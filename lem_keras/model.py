@@ -210,8 +210,7 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
             dtype="float64"
         )
         # Per-emotion temperature T_k of the served probabilities, sigmoid(logit(p_k) / T_k),
-        # fitted on dev after training (training.finalize); 1 = the network's own. Created
-        # last: a model saved before it existed loads with T = 1 (load_own_variables).
+        # fitted on dev after training (training.finalize); 1 = the network's own.
         self.temperature = self.add_weight(
             shape=(num_emotions,), initializer="ones", trainable=False, name="temperature", dtype="float32"
         )
@@ -533,11 +532,7 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
 
     def load_own_variables(self, store):
         keys = list(store.keys())
-        own = {k: store[k] for k in keys if not k.startswith("seed_state_")}
-        if len(own) == len(self._trainable_variables + self._non_trainable_variables) - 1:
-            # Saved before the temperature weight (the last one) existed: T = 1.
-            own[str(len(own))] = np.ones(self.num_emotions, dtype="float32")
-        super().load_own_variables(own)
+        super().load_own_variables({k: store[k] for k in keys if not k.startswith("seed_state_")})
         for i, state in enumerate(self._seed_states()):
             if f"seed_state_{i}" in keys:
                 state.assign(np.asarray(store[f"seed_state_{i}"]))

@@ -49,6 +49,16 @@ SIZES = {
 TEXTS = ["so happy today :)", "", "I am furious and scared", "sad sad sad", "zzqx unknownword"]
 
 
+def _python(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """``python -c args[0] args[1:]`` in a fresh interpreter (TF quiet); it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", *args], cwd=cwd, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def _features(n: int = 5, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     tokens = rng.integers(0, T, size=(n, L)).astype("int32")
@@ -157,17 +167,7 @@ def test_keras_file_reloads_with_safe_mode_after_import_lem_keras(tmp_path):
         print(type(model).__name__, names, model.get_thresholds().tolist(), gap < 1e-6)
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _python([code], tmp_path, dict(os.environ, PYTHONPATH=str(ROOT)))
     thresholds = [float(np.float32(t)) for t in (0.3, 0.4, 0.6)]
     assert (
         result.stdout.split("\n")[-2] == f"LatentEmotionEnsemble ['member_1', 'member_2'] {thresholds} True"
@@ -382,18 +382,8 @@ def test_saved_model_serves_the_mean_in_a_process_without_lem_keras(ensemble_run
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     texts = list(ensemble_run["dev"].texts) + TEXTS
-    result = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(texts), *exported],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _python([script, json.dumps(texts), *exported], tmp_path, env)
     assert result.stdout.strip().endswith(f"OK ({len(texts)}, 4)")
 
 
