@@ -304,7 +304,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from lem_keras.training import load_artifacts, predict_scores, thresholds_for
+    from lem_keras.training import emotions_at, load_artifacts, predict_scores, thresholds_for
 
     texts = _read_input_lines(args.input)
     model, pipeline = load_artifacts(args.model)
@@ -315,12 +315,13 @@ def cmd_predict(args) -> int:
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
         scores = predict_scores(model, pipeline, chunk)
-        for offset, (text, row) in enumerate(zip(chunk, scores)):
+        predicted = emotions_at(scores, thresholds, names)
+        for offset, (text, row, emotions) in enumerate(zip(chunk, scores, predicted)):
             record = {
                 "line": start + offset + 1,
                 "text": text,
                 "probabilities": {name: round(float(p), 6) for name, p in zip(names, row)},
-                "emotions": [name for name, p, t in zip(names, row, thresholds) if p >= t],
+                "emotions": emotions,
             }
             out.write(_json_line(record) + "\n")
     out.flush()

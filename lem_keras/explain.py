@@ -51,6 +51,8 @@ def explain_text(model, pipeline, text: str) -> dict:
     Tokens are the model's own (after normalisation and vocabulary lookup; unknown words
     show as ``[UNK]``), so the attention weights line up with them one to one.
     """
+    from lem_keras.training import emotions_at
+
     details = _details(model, pipeline, [text])
     names = list(model.emotion_names)
     tokens = _token_strings(pipeline, details["tokens"][0])
@@ -62,7 +64,7 @@ def explain_text(model, pipeline, text: str) -> dict:
         "tokens": tokens,
         "latent_distribution": {n: float(z) for n, z in zip(names, details["latent_distribution"][0])},
         "probabilities": {n: float(p) for n, p in zip(names, probabilities)},
-        "emotions": [n for n, p, t in zip(names, probabilities, thresholds) if p >= t],
+        "emotions": emotions_at([probabilities], thresholds, names)[0],
         "attention": {n: [float(a) for a in row] for n, row in zip(names, attention)},
     }
 

@@ -678,9 +678,13 @@ def predict_emotions(model, pipeline, texts: list[str], decision: str | None = N
     else:
         thresholds = thresholds_for(model_dir, decision)[1]
     scores = predict_scores(model, pipeline, texts, batch_size=batch_size)
-    names = list(model.emotion_names)
-    emotions = [[n for n, p, t in zip(names, row, thresholds) if p >= t] for row in scores]
-    return scores, emotions
+    return scores, emotions_at(scores, thresholds, model.emotion_names)
+
+
+def emotions_at(scores, thresholds, names) -> list[list[str]]:
+    """The names of the emotions each row of ``scores`` (N, K) predicts: probability at or
+    above the emotion's threshold."""
+    return [[n for n, p, t in zip(names, row, thresholds) if p >= t] for row in scores]
 
 
 def load_artifacts(model_dir: str | Path):
