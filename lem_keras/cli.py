@@ -417,7 +417,8 @@ def _add_data_and_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stopwords", metavar="FILE",
                         help="stop-word list, one per line (Chinese needs one); default: the configuration's")
     parser.add_argument("--embeddings", metavar="FILE", help="GloVe or word2vec vectors (text or binary); "
-                        "'none': randomly initialised; default: the configuration's")
+                        "'none': randomly initialised; replaces the configuration's vectors (and its GloVe); "
+                        "default: the configuration's")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the loaded word vectors fixed")
     parser.add_argument("--embedding-dim", type=POSITIVE_INT,
                         help="token embedding size (ignored with --embeddings; default: the configuration's)")

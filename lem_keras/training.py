@@ -196,20 +196,24 @@ def fit_wide(pipeline, texts, labels, c: float) -> dict:
 
 def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     """The initial token embedding from ``config.embeddings``, else from vectors
-    pre-trained on ``config.embeddings_corpus``; None when neither is set (random
+    pre-trained on ``config.embeddings_corpus``, with the GloVe 6B vectors appended when
+    ``config.concat_glove`` (or GloVe alone); None when none is set (random
     initialisation). Its width may differ from ``config.embedding_dim``: :func:`prepare`
     makes the configuration follow it."""
-    if not config.embeddings and not config.embeddings_corpus:
-        return None
-    from lem_keras.data.embeddings import build_embedding_matrix
+    from lem_keras.data.embeddings import append_glove, build_embedding_matrix
 
-    if not config.embeddings:
-        log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on "
-            f"{config.embeddings_corpus} (pre-trained once, cached)")
-    source = word_vectors_path(config)
-    vectors = _word_vectors(source)
-    matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
-    log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
+    matrix = None
+    if config.embeddings or config.embeddings_corpus:
+        if not config.embeddings:
+            log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on "
+                f"{config.embeddings_corpus} (pre-trained once, cached)")
+        source = word_vectors_path(config)
+        vectors = _word_vectors(source)
+        matrix, coverage = build_embedding_matrix(pipeline.token_vocabulary, vectors, seed=config.seed)
+        log(f"word vectors {source}: coverage {coverage:.1%} of the token vocabulary")
+    if config.concat_glove:
+        matrix, coverage = append_glove(matrix, pipeline.token_vocabulary, seed=config.seed)
+        log(f"GloVe 6B 50-d vectors appended: coverage {coverage:.1%} of the token vocabulary")
     return matrix
 
 

@@ -109,3 +109,12 @@ def test_command_line_overrides():
 def test_monitor_mode():
     assert monitor_mode("val_classification_loss") == "min"
     assert monitor_mode("val_macro_pr_auc") == "max"
+
+
+def test_concat_glove_is_english_only_and_given_vectors_replace_it():
+    with pytest.raises(ConfigError, match="concat_glove must be false for a language other than en"):
+        TrainConfig(language="zh", concat_glove=True)
+    base = named_config("semeval")
+    assert base.concat_glove  # the shipped English configuration appends GloVe
+    assert apply_overrides(base, embeddings="vectors.txt").concat_glove is False
+    assert apply_overrides(base, embeddings="none").concat_glove is False

