@@ -155,3 +155,20 @@ def test_concat_glove_widens_the_embedding_and_the_configuration_follows():
     assert plain.shape[1] == 4 and glued.shape == (plain.shape[0], 54)
     np.testing.assert_array_equal(glued[:, :4], plain)
     assert glued[pipeline.token_vocabulary.index("happy"), 4:].any()
+
+
+def test_the_vector_cache_key_follows_the_tokenizer_version(tmp_path, monkeypatch):
+    from lem_keras.data import embeddings
+
+    calls = []
+
+    def fake_train(corpus, out, **kwargs):
+        calls.append(out)
+        Path(out).write_text("1 2\nhappy 0.1 0.2\n", encoding="utf-8")
+
+    monkeypatch.setattr(embeddings, "train_word2vec", fake_train)
+    first = embeddings.cached_word2vec(FIXTURES / "w2v_corpus.txt", 2, cache_dir=tmp_path)
+    assert embeddings.cached_word2vec(FIXTURES / "w2v_corpus.txt", 2, cache_dir=tmp_path) == first
+    monkeypatch.setattr(embeddings, "TEXT_VERSION", embeddings.TEXT_VERSION + 1)
+    second = embeddings.cached_word2vec(FIXTURES / "w2v_corpus.txt", 2, cache_dir=tmp_path)
+    assert second != first and len(calls) == 2  # vectors of the old tokens are not reused

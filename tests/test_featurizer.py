@@ -202,3 +202,18 @@ def test_chinese_characters_read_raw_and_presegmented_text_alike(tmp_path):
     odd = ["", "   ", "高" * 100_000, "ＡＢＣ１２３！萬歲", "中文 English 😂👍🏽 #标签", "\x00\x01"]
     features = pipe.transform(odd)
     assert features["tokens"].shape == (6, 12) and np.isfinite(features["ebow"]).all()
+
+
+def test_an_english_pipeline_from_before_negation_marking_warns_on_load(pipeline, tmp_path):
+    import warnings
+
+    path = pipeline.save(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextPipeline.load(tmp_path)  # today's format: no warning
+    config = json.loads(path.read_text("utf-8"))
+    config["format_version"] = 1
+    path.write_text(json.dumps(config), "utf-8")
+    with pytest.warns(UserWarning, match=r"pipeline.json: written before English negation marking.*retrain"):
+        loaded = TextPipeline.load(tmp_path)
+    assert loaded.token_vocabulary == pipeline.token_vocabulary  # still usable

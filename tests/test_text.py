@@ -138,3 +138,23 @@ def test_jieba_mode_resegments_presegmented_text():
     spaced = " ".join(raw)  # one character per "word"
     assert segment_chinese([spaced], "jieba") == segment_chinese([raw], "jieba")
     assert segment_chinese([spaced], "auto") == [spaced]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("I'm not happy today", ["i'm", "not", "not_happy", "today"]),
+        ("It will never get better", ["it", "will", "never", "get", "not_better"]),
+        ("Nothing will ever get better", ["nothing", "will", "ever", "get", "not_better"]),
+        ("I dont like it, I love it", ["i", "dont", "not_like", "it", ",", "i", "love", "it"]),
+        ("not very happy :)", ["not", "very", "not_happy", "<smile>"]),
+        ("no!", ["no", "!"]),
+        ("not <3", ["not", "<heart>"]),
+        ("not", ["not"]),
+        ("notable nothingness", ["notable", "nothingness"]),
+    ],
+)
+def test_the_first_word_after_a_negator_is_marked(text, tokens):
+    assert tok(text) == tokens
+    # in-graph too, as the served model reads it
+    assert standardize_en(tf.constant([text])).numpy()[0].decode() == " ".join(tokens)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lem_keras.data.readers import read_lines
-from lem_keras.data.text import RESERVED_TOKENS, tokenize
+from lem_keras.data.text import RESERVED_TOKENS, TEXT_VERSION, tokenize
 
 __all__ = ["append_glove", "build_embedding_matrix", "load_glove", "load_word_vectors", "train_word2vec"]
 
@@ -288,7 +288,8 @@ def cached_word2vec(
     ``lem-keras pretrain-embeddings``), trained once and cached.
 
     The cache key is the corpus content, ``dim``, ``language``, ``segmentation``,
-    ``seed`` and ``method``; the cache folder is ``cache_dir``, else ``$LEM_KERAS_CACHE``, else
+    ``seed``, ``method`` and the tokenizer's ``TEXT_VERSION``; the cache folder is ``cache_dir``,
+    else ``$LEM_KERAS_CACHE``, else
     ``~/.cache/lem_keras``. Returns the path of the vectors (word2vec text format).
     """
     import hashlib
@@ -300,7 +301,7 @@ def cached_word2vec(
     with corpus.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    digest.update(f"|{dim}|{language}|{segmentation}|{seed}|{method}".encode())
+    digest.update(f"|{dim}|{language}|{segmentation}|{seed}|{method}|text{TEXT_VERSION}".encode())
     folder = Path(cache_dir or os.environ.get("LEM_KERAS_CACHE") or Path.home() / ".cache" / "lem_keras")
     target = folder / f"{method}-{corpus.stem}-{dim}d-{digest.hexdigest()[:16]}.txt"
     if target.is_file():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from lem_keras.data.text import (
     OOV_TOKEN,
     PAD_TOKEN,
     RESERVED_TOKENS,
+    TEXT_VERSION,
     segment_chinese,
     standardize,
     tokenize,
@@ -35,7 +37,8 @@ from lem_keras.data.text import (
 __all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "check_texts", "make_tf_dataset"]
 
 PIPELINE_FILE = "pipeline.json"
-_FORMAT_VERSION = 1
+# 2: English text is negation-marked (data.text.TEXT_VERSION 2).
+_FORMAT_VERSION = 2
 
 
 def check_texts(texts, name: str = "texts") -> list[str]:
@@ -484,6 +487,10 @@ class TextPipeline:
         if path.is_dir():
             path = path / PIPELINE_FILE
         config = json.loads(path.read_text("utf-8"))
+        if config.get("language") == "en" and int(config.get("format_version", 1)) < 2:
+            warnings.warn(f"{path}: written before English negation marking (lem_keras text version "
+                          f"{TEXT_VERSION}); this model reads 'not happy' as 'not not_happy', which its "
+                          "vocabulary lacks: retrain it", stacklevel=2)
         pipeline = cls()
         pipeline.language = config["language"]
         pipeline.max_length = int(config["max_length"])

@@ -24,9 +24,11 @@ import tensorflow as tf
 __all__ = [
     "EMOTICON_TOKENS",
     "MAX_INPUT_BYTES",
+    "NEGATION_PREFIX",
     "OOV_TOKEN",
     "PAD_TOKEN",
     "RESERVED_TOKENS",
+    "TEXT_VERSION",
     "is_emoji_token",
     "segment_chinese",
     "standardize",
@@ -81,6 +83,25 @@ _MENTION = r"@[a-z0-9_]+"
 # marker is split off as a token of its own (this includes every emoji).
 _PUNCT = rf"([^\pL\pN\pM\s'{_MARK}])"
 
+#: Version of the English standardisation; part of the word-vector cache key (vectors must
+#: come from the tokens the model sees). 2: negation marking.
+TEXT_VERSION = 2
+#: Prefix of a word that follows a negator (``not happy`` -> ``not not_happy``).
+NEGATION_PREFIX = "not_"
+# Negation marking (Das & Chen 2001; Pang et al. 2002), narrowed to one word: the first word
+# after a negator that is not a linking word (up to three of them: "not very happy", "nothing
+# will ever get better") gets the prefix, so that "happy" in "not happy" is neither the eBoW
+# word happy nor its vector. Tweets drop apostrophes, hence dont/cant/...
+_NEGATORS = (
+    r"not|no|never|cannot|nothing|nobody|none|nor|neither|nowhere|without|[a-z]+n't|"
+    r"dont|cant|wont|didnt|doesnt|isnt|arent|wasnt|werent|couldnt|wouldnt|shouldnt|aint|havent|hasnt|hadnt"
+)
+_NEGATION_LINKS = (
+    r"so|very|really|too|that|even|ever|quite|much|as|a|an|the|be|been|being|feel|feeling|felt|"
+    r"get|getting|got|gonna|going|seem|seems|look|looks|sound|sounds|at|all|any|more|one|will|was|is"
+)
+_NEGATION = rf"(^| )({_NEGATORS})((?: (?:{_NEGATION_LINKS})){{0,3}}) ([a-z]+)"
+
 
 def _cut_and_repair(strings: tf.Tensor) -> tf.Tensor:
     """Bound the byte length, then replace invalid UTF-8 instead of raising."""
@@ -116,7 +137,10 @@ def standardize_en(strings: tf.Tensor) -> tf.Tensor:
     ``<user>``, emoticons -> ``<smile>``, ``<sad>``, ``<laugh>``, ``<wink>``,
     ``<tongue>``, ``<heart>``, ``<annoyed>``, letters repeated three or more times
     cut to two (``soooo`` -> ``soo``), punctuation and each emoji split off as
-    tokens (``#happy`` -> ``# happy``), apostrophes kept inside words (``can't``).
+    tokens (``#happy`` -> ``# happy``), apostrophes kept inside words (``can't``), and
+    the first word after a negator that is not a linking word such as ``very`` or ``get``
+    (at most three of those in between) marked with :data:`NEGATION_PREFIX`: ``not happy``
+    -> ``not not_happy``, ``never get better`` -> ``never get not_better``.
 
     Args:
         strings: string tensor of any shape (usually ``(B,)``).
@@ -146,7 +170,8 @@ def standardize_en(strings: tf.Tensor) -> tf.Tensor:
     # Apostrophes survive only between word characters (can't, o'brien).
     strings = tf.strings.regex_replace(strings, r"(^|\s)('+)", r"\1\2 ")
     strings = tf.strings.regex_replace(strings, r"('+)(\s|$)", r" \1\2")
-    return _finish(strings)
+    strings = _finish(strings)
+    return tf.strings.regex_replace(strings, _NEGATION, rf"\1\2\3 {NEGATION_PREFIX}\4")
 
 
 @keras.saving.register_keras_serializable(package="lem_keras")
