@@ -85,10 +85,10 @@ def plan(args) -> list[dict]:
         base = {"dataset": dataset, "path": str(path)}
         default_hops = 3 if dataset == "semeval" else 2
         shipped = named_config(dataset)
-        # --word-vectors replaces the configuration's own vectors (the paper's GloVe stand-in).
+        # --word-vectors replaces the configuration's own vectors (GloVe included).
         vectors = {}
         if args.word_vectors:
-            vectors = {"embeddings": str(args.word_vectors), "embeddings_corpus": None}
+            vectors = {"embeddings": str(args.word_vectors), "embeddings_corpus": None, "concat_glove": False}
         if "main" in args.groups:
             runs.append({**base, "name": "tfidf", "kind": "tfidf", "seed": 0, "overrides": {}})
             for seed in args.seeds:
@@ -108,10 +108,11 @@ def plan(args) -> list[dict]:
                 name = "lem" if hops == default_hops else f"lem-hops{hops}"
                 runs.append({**base, "name": name, "kind": "lem", "seed": args.seeds[0],
                              "overrides": {**vectors, "hops": hops}})
-        if "embeddings" in args.groups and (vectors or shipped.embeddings or shipped.embeddings_corpus):
+        if "embeddings" in args.groups and (vectors or shipped.embeddings or shipped.embeddings_corpus
+                                            or shipped.concat_glove):
             runs.append({**base, "name": "lem-random-init", "kind": "lem", "seed": args.seeds[0],
                          "overrides": {"embeddings": None, "embeddings_corpus": None,
-                                       "vocabulary_from_vectors": False}})
+                                       "vocabulary_from_vectors": False, "concat_glove": False}})
         if "lexicon" in args.groups and shipped.lexicons:
             # The data-selected (chi-squared) eBoW vocabulary against the lexicons.
             runs.append({**base, "name": "lem-chi2", "kind": "lem", "seed": args.seeds[0],
@@ -697,8 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these names (e.g. tfidf lem)")
     parser.add_argument("--word-vectors", type=Path,
                         help="word vectors for every LEM and BiGRU run instead of the shipped "
-                        "configuration's (SemEval: word2vec pre-trained on ../unlabeled/tweets-en.txt "
-                        "beside the data, cached)")
+                        "configuration's (SemEval: fastText pre-trained on ../unlabeled/tweets-en.txt "
+                        "beside the data, cached, with GloVe 6B appended)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs trained at once (each gets cores/jobs TensorFlow threads)")
     parser.add_argument("--epochs", type=int, help="override the maximum epochs of every run")
