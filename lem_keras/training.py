@@ -116,16 +116,26 @@ def _word_vectors(path: str):
     return load_word_vectors(path)
 
 
+def pretrained_dim(config: TrainConfig) -> int:
+    """The width of the vectors pre-trained on ``embeddings_corpus``: ``embedding_dim``, less
+    GloVe's 50 columns when ``concat_glove`` appends them (``embedding_dim`` is the model's
+    token width, so a saved ``config.json`` trains the same vectors again)."""
+    from lem_keras.data.embeddings import GLOVE_DIM
+
+    return config.embedding_dim - (GLOVE_DIM if config.concat_glove else 0)
+
+
 def word_vectors_path(config: TrainConfig) -> str | None:
     """The word-vector file of ``config``: ``embeddings``, else the vectors pre-trained
-    (once, cached) on ``embeddings_corpus``; None for random initialisation."""
+    (once, cached) on ``embeddings_corpus`` (:func:`pretrained_dim` wide); None for random
+    initialisation."""
     if config.embeddings:
         return config.embeddings
     if not config.embeddings_corpus:
         return None
     from lem_keras.data.embeddings import cached_word2vec
 
-    return str(cached_word2vec(config.embeddings_corpus, config.embedding_dim, language=config.language,
+    return str(cached_word2vec(config.embeddings_corpus, pretrained_dim(config), language=config.language,
                                segmentation=config.segmentation, method=config.embeddings_method))
 
 
@@ -205,7 +215,7 @@ def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     matrix = None
     if config.embeddings or config.embeddings_corpus:
         if not config.embeddings:
-            log(f"word vectors: {config.embeddings_method} ({config.embedding_dim}-d) on "
+            log(f"word vectors: {config.embeddings_method} ({pretrained_dim(config)}-d) on "
                 f"{config.embeddings_corpus} (pre-trained once, cached)")
         source = word_vectors_path(config)
         vectors = _word_vectors(source)

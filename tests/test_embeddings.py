@@ -172,3 +172,35 @@ def test_the_vector_cache_key_follows_the_tokenizer_version(tmp_path, monkeypatc
     monkeypatch.setattr(embeddings, "TEXT_VERSION", embeddings.TEXT_VERSION + 1)
     second = embeddings.cached_word2vec(FIXTURES / "w2v_corpus.txt", 2, cache_dir=tmp_path)
     assert second != first and len(calls) == 2  # vectors of the old tokens are not reused
+
+
+def test_concat_glove_pretrains_the_same_vectors_for_every_member_and_a_saved_config(monkeypatch, tmp_path):
+    """embedding_dim is the model's width: the vectors pre-trained on the corpus are 50 narrower,
+    also when the widened configuration comes back (the next ensemble member, a saved config.json)."""
+    from gensim.models import KeyedVectors
+
+    from lem_keras import training
+    from lem_keras.data import embeddings
+    from lem_keras.data.readers import Dataset
+
+    asked = []
+
+    def fake_cache(corpus, dim, **kwargs):
+        asked.append(dim)
+        kv = KeyedVectors(vector_size=dim)
+        kv.add_vectors(["happy", "sad"], np.ones((2, dim), np.float32))
+        path = tmp_path / f"v{dim}.txt"
+        kv.save_word2vec_format(str(path))
+        return path
+
+    monkeypatch.setattr(embeddings, "cached_word2vec", fake_cache)
+    train = Dataset(texts=["so happy today", "happy again", "sad and angry"],
+                    labels=np.array([[1], [1], [0]]), emotion_names=["joy"])
+    config = training.TrainConfig(embeddings_corpus=str(FIXTURES / "w2v_corpus.txt"), embedding_dim=66,
+                                  concat_glove=True, min_token_count=1, ebow_max_size=10, batch_size=2)
+    first = training.prepare(config, train, train, log=lambda *_: None)
+    assert first.embedding_matrix.shape[1] == 66 and first.config.embedding_dim == 66
+    again = training.prepare(first.config, train, train, log=lambda *_: None)
+    assert again.embedding_matrix.shape[1] == 66 and asked == [16, 16]
+    with pytest.raises(ValueError, match="embedding_dim must be > 50 with concat_glove"):
+        config.replace(embedding_dim=50)

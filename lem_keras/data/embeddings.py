@@ -145,8 +145,8 @@ def load_glove() -> tuple[dict[str, int], np.ndarray]:
         package = importlib.import_module(GLOVE_PACKAGE)
     except ImportError as error:
         raise ValueError(
-            f"the GloVe vectors (concat_glove) need the glove extra ({error.name} is missing): "
-            'pip install "lem-keras[glove]"'
+            "the GloVe vectors (concat_glove) need the glove extra "
+            f"({error.name or GLOVE_PACKAGE} is missing): " 'pip install "lem-keras[glove]"'
         ) from None
     root = Path(package.ROOT)
     words = parquet.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
