@@ -84,18 +84,13 @@ def test_ensemble_is_a_training_option_checked_at_construction():
     assert apply_overrides(TrainConfig(ensemble=2), ensemble=None).ensemble == 2
 
 
+# `lem-keras train` on the SemEval fixture with the tiny configuration.
+TINY_TRAIN_ARGS = ["train", "--data", str(SEMEVAL_DIR), "--format", "semeval",
+                   "--config", str(FIXTURES / "tiny.json")]
+
+
 def test_cli_train_ensemble_option(tmp_path):
-    argv = [
-        "train",
-        "--data",
-        str(SEMEVAL_DIR),
-        "--format",
-        "semeval",
-        "--config",
-        str(FIXTURES / "tiny.json"),
-        "--out",
-        str(tmp_path),
-    ]
+    argv = TINY_TRAIN_ARGS + ["--out", str(tmp_path)]
     *_, config, _ = _training_setup(build_parser().parse_args(argv + ["--ensemble", "3"]))
     assert config.ensemble == 3
     *_, config, _ = _training_setup(build_parser().parse_args(argv))
@@ -176,19 +171,7 @@ def test_keras_file_reloads_with_safe_mode_after_import_lem_keras(tmp_path):
 
 # ----------------------------------------------------------------------------- training (slow)
 
-SINGLE_ARGS = [
-    "train",
-    "--data",
-    str(SEMEVAL_DIR),
-    "--format",
-    "semeval",
-    "--config",
-    str(FIXTURES / "tiny.json"),
-    "--epochs",
-    "4",
-    "--verbose",
-    "2",
-]
+SINGLE_ARGS = TINY_TRAIN_ARGS + ["--epochs", "4", "--verbose", "2"]
 TRAIN_ARGS = SINGLE_ARGS + ["--ensemble", "2"]
 
 
