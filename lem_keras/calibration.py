@@ -12,6 +12,8 @@ numpy/scipy only: no TensorFlow here.
 
 Example (two bins: scores .2 and .4 fall in the first, |1/2 - .3| * 2/3; .9 in the second, |1 - .9| * 1/3):
 >>> import numpy as np
+
+from lem_keras.decision import label_score_arrays
 >>> y = np.array([[0], [1], [1]])
 >>> s = np.array([[0.2], [0.4], [0.9]])
 >>> [round(float(e), 4) for e in expected_calibration_error(y, s, bins=2)]
@@ -22,17 +24,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from lem_keras.decision import label_score_arrays
+
 __all__ = ["apply_temperature", "expected_calibration_error", "fit_temperature", "reliability"]
 
 _EPS = 1e-7
 
 
 def _arrays(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y_true, dtype="float64")
-    s = np.asarray(scores, dtype="float64")
-    if y.ndim != 2 or s.shape != y.shape:
-        raise ValueError(f"labels {y.shape} and scores {s.shape} must both be (N, K)")
-    return y, s
+    y, s = label_score_arrays(y_true, scores)
+    return y.astype("float64"), s
 
 
 def _bin_index(s: np.ndarray, bins: int) -> np.ndarray:

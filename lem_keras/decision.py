@@ -48,6 +48,7 @@ __all__ = [
     "fit_rule",
     "fit_rules",
     "global_threshold",
+    "label_score_arrays",
     "per_emotion_f1",
     "predict",
     "shrunk",
@@ -60,7 +61,9 @@ GLOBAL_GRID = np.round(np.arange(0.02, 0.981, 0.01), 4)
 _FLOOR = 1e-6
 
 
-def _arrays(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+def label_score_arrays(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    """``(bool labels, float64 scores)``, both ``(N, K)``; a one-line ValueError otherwise
+    (shared by :mod:`lem_keras.calibration`)."""
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype="float64")
     if y.ndim != 2 or s.shape != y.shape:
@@ -86,7 +89,7 @@ def per_emotion_f1(y_true, scores) -> np.ndarray:
     candidate and the next lower score (so ``score >= threshold`` reproduces the best
     prediction with a margin). An emotion without a gold example gets 0.5.
     """
-    y, s = _arrays(y_true, scores)
+    y, s = label_score_arrays(y_true, scores)
     k = y.shape[1]
     thresholds = np.full(k, 0.5, dtype="float64")
     for j in range(k):
@@ -131,7 +134,7 @@ def global_threshold(y_true, scores, objective: Callable[[dict], np.ndarray] | s
     the dict of per-threshold metric arrays (see ``_grid_metrics``). Among equally good
     thresholds, the middle one.
     """
-    y, s = _arrays(y_true, scores)
+    y, s = label_score_arrays(y_true, scores)
     values = _grid_metrics(y, s, GLOBAL_GRID)
     score = values[objective] if isinstance(objective, str) else objective(values)
     best = np.flatnonzero(score >= score.max() - 1e-12)
@@ -145,7 +148,7 @@ def _balanced(values: dict) -> np.ndarray:
 def shrunk(y_true, scores, strength: float = SHRINKAGE, target: float | None = None) -> np.ndarray:
     """Per-emotion F1 thresholds shrunk toward one global threshold ``target`` (default: the
     global Jaccard one): ``t_k = (n_k t_k + λ t_g) / (n_k + λ)``, ``n_k`` the dev positives."""
-    y, s = _arrays(y_true, scores)
+    y, s = label_score_arrays(y_true, scores)
     own = per_emotion_f1(y, s).astype("float64")
     t_g = global_threshold(y, s, "jaccard") if target is None else float(target)
     n = y.sum(axis=0).astype("float64")
@@ -154,7 +157,7 @@ def shrunk(y_true, scores, strength: float = SHRINKAGE, target: float | None = N
 
 def _constant(value: Callable[[np.ndarray, np.ndarray], float]):
     def rule(y_true, scores):
-        y, s = _arrays(y_true, scores)
+        y, s = label_score_arrays(y_true, scores)
         return _finish(np.full(y.shape[1], value(y, s)))
 
     return rule
