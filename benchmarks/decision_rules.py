@@ -153,8 +153,8 @@ def cv_table(results: dict, runs: list[dict], rules: list[str], choose_on: str,
     best = None
     for model in models:
         ranks = mean_ranks(results, model, rules)
-        margins = worst_margins(results, model, rules, bar) if bar else None
-        order = sorted(rules, key=(lambda n: -margins[n]) if bar else ranks.get)
+        margins = worst_margins(results, model, rules, bar) if bar else {}
+        order = sorted(rules, key=(lambda n, m=margins: -m[n]) if bar else ranks.get)
         if model == choose_on:
             best = order[0]
         for name in order:
@@ -270,9 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     rules = candidate_rules(shrinkage)
     results = cross_validate(runs, rules, args.folds, args.repeats, args.seed, temperature=not args.raw)
     table, best = cv_table(results, runs, list(rules), args.choose_on, bar)
-    criterion = (f"the largest worst margin to the bar HL ≤ {bar['hamming_loss']:g}, miF1 ≥ {bar['micro_f1']:g}, "
-                 f"maF1 ≥ {bar['macro_f1']:g}, Jaccard ≥ {bar['jaccard']:g} (rules sorted by it)" if bar else
-                 "the best mean rank")
+    criterion = (f"the largest worst margin to the bar HL ≤ {bar['hamming_loss']:g}, "
+                 f"miF1 ≥ {bar['micro_f1']:g}, maF1 ≥ {bar['macro_f1']:g}, Jaccard ≥ {bar['jaccard']:g} "
+                 "(rules sorted by it)" if bar else "the best mean rank")
     names = ", ".join(r["name"] for r in runs)
     text = [
         f"# Decision rules, {args.dataset}: cross-validated on dev",
