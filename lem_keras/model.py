@@ -45,6 +45,24 @@ class DecisionThresholds:
         return (scores >= self.get_thresholds()[None]).astype("int32")
 
 
+def wide_features(ebow, scale, lexicon=None):
+    """The wide path's input: eBoW presence, then (with a class lexicon) ``log1p`` of the
+    class word counts, times the per-feature ``scale``, L2-normalised per row. Keras ops:
+    the model computes it in-graph and ``training.fit_wide`` on numpy arrays.
+
+    Args:
+        ebow: (N, V) eBoW presence.
+        scale: (V,) or (V + C,) weights (idf).
+        lexicon: optional (N, C) class word counts.
+    """
+    x = ops.cast(ops.greater(ebow, 0), "float32")
+    if lexicon is not None:
+        x = ops.concatenate([x, ops.log1p(ops.cast(lexicon, "float32"))], axis=-1)
+    x = x * ops.cast(scale, "float32")
+    norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+    return x / ops.maximum(norm, 1e-12)
+
+
 @keras.saving.register_keras_serializable(package="lem_keras")
 class LatentEmotionMemory(DecisionThresholds, keras.Model):
     """Latent Emotion Memory network for multi-label emotion classification.
@@ -73,14 +91,19 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
             ``trainable_embeddings``, ``wide``, ``wide_l2``; defaults and meaning there),
             checked there and kept
             as ``model.options``; and ``keras.Model``'s own (``name``, ``dtype``).
-        wide_scale: optional (V,) per-term weights of the wide path's input (the eBoW
-            terms' idf; ones when None). Not stored in the config (the saved weights carry
-            it), like ``wide_kernel`` (V, K) and ``wide_bias`` (K,), the optional initial
-            values of the wide path (a logistic regression fitted on the training set,
-            ``training.fit_wide``). Only with ``wide=True``.
+        lexicon_size: C, the number of class-lexicon features (the featurizer's
+            ``"lexicon"`` output, class word counts), read by the wide path; 0: none.
+            Only with ``wide=True``.
+        wide_scale: optional (V + C,) per-feature weights of the wide path's input (the
+            eBoW terms' idf, then the lexicon classes'; ones when None). Not stored in the
+            config (the saved weights carry it), like ``wide_kernel`` (V + C, K) and
+            ``wide_bias`` (K,), the optional initial values of the wide path (a logistic
+            regression fitted on the training set, ``training.fit_wide``). Only with
+            ``wide=True``.
 
     Call arguments:
-        inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``.
+        inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``, plus
+            ``"lexicon": float (batch, C)`` when ``lexicon_size`` > 0.
         training: Python bool.
         return_details: if true, return a dict with ``probabilities`` (batch, K),
             ``latent_distribution`` (batch, K) and ``attention`` (batch, K, L) (last hop's
@@ -111,6 +134,7 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
         embedding_initializer="uniform",
         embedding_matrix: np.ndarray | None = None,
         seed: int | None = None,
+        lexicon_size: int = 0,
         wide_scale: np.ndarray | None = None,
         wide_kernel: np.ndarray | None = None,
         wide_bias: np.ndarray | None = None,
@@ -126,6 +150,10 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
         self.num_emotions = int(num_emotions)
         self.ebow_size = int(ebow_size)
         self.vocab_size = int(vocab_size)
+        self.lexicon_size = int(lexicon_size)
+        if self.lexicon_size < 0 or (self.lexicon_size and not self.options.wide):
+            raise ValueError(f"lexicon_size {lexicon_size!r}: class-lexicon features need wide=True "
+                             "and a size >= 0.")
         self.emotion_names = (
             [str(n) for n in emotion_names]
             if emotion_names is not None
@@ -177,17 +205,18 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
         )
         self._build_all()
         if options.wide:
+            width = ebow_size + self.lexicon_size
             self.wide_scale = self.add_weight(
-                shape=(ebow_size,), initializer="ones", trainable=False, name="wide_scale", dtype="float32"
+                shape=(width,), initializer="ones", trainable=False, name="wide_scale", dtype="float32"
             )
             self.wide_kernel = self.add_weight(
-                shape=(ebow_size, num_emotions), initializer="zeros", name="wide_kernel", dtype="float32"
+                shape=(width, num_emotions), initializer="zeros", name="wide_kernel", dtype="float32"
             )
             self.wide_bias = self.add_weight(
                 shape=(num_emotions,), initializer="zeros", name="wide_bias", dtype="float32"
             )
-            for variable, value, shape in ((self.wide_scale, wide_scale, (ebow_size,)),
-                                           (self.wide_kernel, wide_kernel, (ebow_size, num_emotions)),
+            for variable, value, shape in ((self.wide_scale, wide_scale, (width,)),
+                                           (self.wide_kernel, wide_kernel, (width, num_emotions)),
                                            (self.wide_bias, wide_bias, (num_emotions,))):
                 if value is not None:
                     value = np.asarray(value, dtype="float32")
@@ -257,14 +286,16 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
             self._build_all()
 
     # ------------------------------------------------------------------ forward
-    def wide_features(self, ebow):
-        """The wide path's input: eBoW presence times ``wide_scale``, L2-normalised per row."""
-        x = ops.cast(ops.greater(ebow, 0), "float32") * self.wide_scale
-        norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
-        return x / ops.maximum(norm, 1e-12)
+    def wide_features(self, inputs):
+        """The wide path's input (:func:`wide_features` of ``inputs`` and ``wide_scale``)."""
+        lexicon = inputs["lexicon"] if self.lexicon_size else None
+        return wide_features(inputs["ebow"], self.wide_scale, lexicon)
 
-    def _wide_logits(self, ebow):
-        return ops.matmul(self.wide_features(ebow), self.wide_kernel) + self.wide_bias
+    def _wide_logits(self, inputs):
+        if self.lexicon_size and "lexicon" not in inputs:
+            raise ValueError(f"this model reads {self.lexicon_size} class-lexicon features: its inputs "
+                             "need the featurizer's 'lexicon' (TextPipeline.transform gives it)")
+        return ops.matmul(self.wide_features(inputs), self.wide_kernel) + self.wide_bias
 
     def _classify(self, inputs, latent: dict, training: bool):
         tokens = inputs["tokens"]
@@ -281,7 +312,7 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
         features = hop_out["input_summary"] + hop_out["memory_read"]
         if self.options.use_wled:
             features = ops.concatenate([features, ops.cast(scaled_rows, features.dtype)], axis=-1)
-        offset = self._wide_logits(inputs["ebow"]) if self.options.wide else None
+        offset = self._wide_logits(inputs) if self.options.wide else None
         probabilities = self.emotion_classifier(features, training=training, logit_offset=offset)
         return probabilities, hop_out["input_attention"]
 
@@ -544,6 +575,7 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
             "num_emotions": self.num_emotions,
             "ebow_size": self.ebow_size,
             "vocab_size": self.vocab_size,
+            "lexicon_size": self.lexicon_size,
             "emotion_names": self.emotion_names,
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "seed": self.seed,

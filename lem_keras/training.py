@@ -141,7 +141,7 @@ def word_vectors_path(config: TrainConfig) -> str | None:
 
 def fit_pipeline(config: TrainConfig, train):
     """Fit the text pipeline (token and eBoW vocabularies) on the training split."""
-    from lem_keras.data.ebow import load_stopwords
+    from lem_keras.data.ebow import load_class_lexicon, load_stopwords
     from lem_keras.data.featurizer import TextPipeline
 
     stopwords = load_stopwords(config.stopwords) if config.stopwords else None
@@ -166,28 +166,47 @@ def fit_pipeline(config: TrainConfig, train):
         segmentation=config.segmentation,
         emotion_names=list(train.emotion_names),
         ebow_ngrams=config.ebow_ngrams,
+        class_lexicon=load_class_lexicon(config.lexicon_classes) if config.lexicon_classes else None,
     )
     return pipeline
 
 
+#: Weight of the class-lexicon features in the wide path, on top of their idf (a linear
+#: probe on Ren-CECps dev, README "Results": 1, 2, 3, 5 tried; 3 best on miF1 and Jaccard).
+LEXICON_WEIGHT = 3.0
+
+
 def fit_wide(pipeline, texts, labels, c: float) -> dict:
     """The wide path's initial values: one logistic regression per emotion (liblinear,
-    inverse regularisation ``c``) on the training texts' binary TF-IDF eBoW features, the
-    features the model computes (``LatentEmotionMemory.wide_features``).
+    inverse regularisation ``c``) on the training texts' binary TF-IDF eBoW features, and
+    the class-lexicon features when the pipeline has a lexicon (``log1p`` counts, weighted
+    by their idf times :data:`LEXICON_WEIGHT`): the features the model computes
+    (:func:`lem_keras.model.wide_features`).
 
     Returns:
         ``{"wide_scale", "wide_kernel", "wide_bias", "wide_l2"}`` for the model, where
         ``wide_l2 = 1 / (2 c N K)`` is the regression's penalty on eq. 17's mean loss.
     """
+    from keras import ops
     from sklearn.linear_model import LogisticRegression
+
+    from lem_keras.data.ebow import ebow_idf
+    from lem_keras.model import wide_features
 
     if c <= 0:
         raise ValueError(f"wide_c must be > 0, got {c!r}")
     scale = np.asarray(pipeline.ebow_idf, dtype="float32")
     if scale.shape != (len(pipeline.ebow_vocabulary),):
         raise ValueError("the pipeline has no eBoW idf (fit it again with this version)")
-    x = (pipeline.transform(list(texts))["ebow"] > 0).astype("float32") * scale
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    features = pipeline.transform(list(texts))
+    lexicon = features.get("lexicon")
+    if lexicon is not None:
+        # The classes' idf from their presence in the training texts, as the eBoW terms'.
+        names = list(pipeline.lexicon)
+        present = [[names[c] for c in np.flatnonzero(row)] for row in lexicon > 0]
+        idf = np.asarray(ebow_idf(present, names), dtype="float32")
+        scale = np.concatenate([scale, LEXICON_WEIGHT * idf])
+    x = ops.convert_to_numpy(wide_features(features["ebow"], scale, lexicon))
     y = np.asarray(labels)
     n, k = y.shape
     kernel = np.zeros((x.shape[1], k), dtype="float32")
@@ -295,6 +314,7 @@ def build_model(config: TrainConfig, pipeline, emotion_names: Sequence[str], emb
         num_emotions=len(emotion_names),
         ebow_size=len(pipeline.ebow_vocabulary),
         vocab_size=len(pipeline.token_vocabulary),
+        lexicon_size=len(pipeline.lexicon or ()),
         emotion_names=list(emotion_names),
         embedding_matrix=embedding_matrix,
         **config.model_options(),

