@@ -237,6 +237,10 @@ def test_class_lexicon_counts_words_in_raw_chinese_and_english(tmp_path):
     zh.save(tmp_path / "zh")
     np.testing.assert_array_equal(TextPipeline.load(tmp_path / "zh").transform(texts)["lexicon"], expected)
     assert zh.transform([])["lexicon"].shape == (0, 2)
+    none_fit = TextPipeline().fit(["我 很 开心"], np.array([[1]]), language="zh", segmentation="characters",
+                                  min_count=1, ebow_min_df=1, class_lexicon={"乐": ["开" * 9]})
+    assert none_fit.lexicon == {"乐": []}
+    np.testing.assert_array_equal(none_fit.transform(["开开开开开开开开开"])["lexicon"], [[0]])
 
     en = TextPipeline().fit(["so happy", "so sad", "happy day", "sad day"],
                             np.array([[1, 0], [0, 1], [1, 0], [0, 1]]), language="en", min_count=1,

@@ -188,9 +188,10 @@ class TextFeaturizer(keras.layers.Layer):
             for c, words in enumerate(self.lexicon.values()):
                 matrix[[row[w] for w in words], c] = 1.0
             self._lexicon_matrix = tf.constant(matrix)
+            # No word at all (every one longer than lexicon_ngrams): every count is 0.
             self.lexicon_lookup = keras.layers.StringLookup(
                 vocabulary=keys, num_oov_indices=1, output_mode="int", name="lexicon_lookup"
-            )
+            ) if keys else None
 
     @property
     def lexicon_size(self) -> int:
@@ -247,6 +248,8 @@ class TextFeaturizer(keras.layers.Layer):
 
     def _lexicon_counts(self, words, batch):
         """(B, C): per text, how many of its token n-grams are words of each class."""
+        if self.lexicon_lookup is None:
+            return tf.zeros([batch, self.lexicon_size], tf.float32)
         grams = [words] + [tf.strings.ngrams(words, n, separator=self._lexicon_separator)
                            for n in range(2, self.lexicon_ngrams + 1)]
         terms = tf.concat(grams, axis=1) if len(grams) > 1 else words
