@@ -12,8 +12,6 @@ numpy/scipy only: no TensorFlow here.
 
 Example (two bins: scores .2 and .4 fall in the first, |1/2 - .3| * 2/3; .9 in the second, |1 - .9| * 1/3):
 >>> import numpy as np
-
-from lem_keras.decision import label_score_arrays
 >>> y = np.array([[0], [1], [1]])
 >>> s = np.array([[0.2], [0.4], [0.9]])
 >>> [round(float(e), 4) for e in expected_calibration_error(y, s, bins=2)]

@@ -87,6 +87,12 @@ def _strip_reserved(vocabulary: Sequence[str]) -> list[str]:
 LEXICON_MAX_NGRAMS = 4
 
 
+def _lexicon_separator(segmentation: str | None) -> str:
+    """How a class-lexicon word's tokens are joined, in the pipeline's keys and the
+    featurizer's n-grams alike: characters without a separator, words with a space."""
+    return "" if segmentation == CHARACTERS else " "
+
+
 @keras.saving.register_keras_serializable(package="lem_keras")
 class TextFeaturizer(keras.layers.Layer):
     """Raw strings to the LEM inputs, with TensorFlow ops only.
@@ -180,7 +186,7 @@ class TextFeaturizer(keras.layers.Layer):
         if int(lexicon_ngrams) < 1:
             raise ValueError(f"lexicon_ngrams must be >= 1, got {lexicon_ngrams!r}")
         self.lexicon_ngrams = int(lexicon_ngrams)
-        self._lexicon_separator = "" if segmentation == CHARACTERS else " "
+        self._lexicon_separator = _lexicon_separator(segmentation)
         if self.lexicon:
             keys = sorted({w for words in self.lexicon.values() for w in words})
             row = {w: i + 1 for i, w in enumerate(keys)}
@@ -452,7 +458,7 @@ class TextPipeline:
     def _lexicon_keys(self, class_lexicon: dict[str, Sequence[str]]) -> dict[str, list[str]]:
         """Each class's words as the featurizer matches them: their tokens joined (without
         a separator for characters, with a space for words), at most ``lexicon_ngrams``."""
-        separator = "" if self.segmentation == CHARACTERS else " "
+        separator = _lexicon_separator(self.segmentation)
         names = [str(name) for name in class_lexicon]
         words = sorted({str(w) for ws in class_lexicon.values() for w in ws if str(w).strip()})
         key = {w: separator.join(tokens) for w, tokens in zip(words, self.tokenize(words))
