@@ -717,8 +717,14 @@ def predict_emotions(model, pipeline, texts: list[str], decision: str | None = N
 
 def emotions_at(scores, thresholds, names) -> list[list[str]]:
     """The names of the emotions each row of ``scores`` (N, K) predicts: probability at or
-    above the emotion's threshold."""
-    return [[n for n, p, t in zip(names, row, thresholds) if p >= t] for row in scores]
+    above the emotion's threshold, the most probable first (ties in column order).
+
+    >>> emotions_at([[0.2, 0.9, 0.6]], [0.5, 0.5, 0.5], ["anger", "joy", "love"])
+    [['joy', 'love']]
+    """
+    return [[n for p, _, n, t in sorted(zip(row, range(len(names)), names, thresholds),
+                                        key=lambda item: (-float(item[0]), item[1])) if p >= t]
+            for row in scores]
 
 
 def load_artifacts(model_dir: str | Path):
