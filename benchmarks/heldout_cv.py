@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from decision_rules import candidate_rules, stratified_folds  # noqa: E402
+from decision_rules import candidate_rules, stratified_folds
 
-from lem_keras.metrics import multilabel_report  # noqa: E402
+from lem_keras.metrics import multilabel_report
 
 KEYS = ("hamming_loss", "ranking_loss", "micro_f1", "macro_f1", "macro_pr_auc", "lrap", "jaccard")
 HEADERS = ("HL↓", "RL↓", "miF1", "maF1", "AP", "LRAP", "Jaccard")
@@ -107,12 +107,14 @@ def _cell(values) -> str:
 def tables(folds: list[dict], shrinkage: list[float]) -> str:
     """Markdown: every rule on the ensemble, then the shipped rule on single members."""
     rules = candidate_rules(shrinkage)
-    lines = [f"{len(folds)} folds, {sum(len(f['held_labels']) for f in folds)} held-out texts; "
-             "rules fitted on each fold model's dev probabilities, scored on its held-out fold "
-             "(mean ± std over folds).", "",
+    held_out = sum(len(f["held_labels"]) for f in folds)
+    lines = [(f"{len(folds)} folds, {held_out} held-out texts; rules fitted on each fold model's dev "
+              "probabilities, scored on its held-out fold (mean ± std over folds)."), "",
              "| model | rule | " + " | ".join(HEADERS) + " |", "|---|---|" + "---|" * len(KEYS)]
     members = min(int(f["record"].get("members", 1)) for f in folds)
-    variants = [("ensemble", "")] + ([(f"member {k}", f"_member{k}") for k in range(members)] if members > 1 else [])
+    variants = [("ensemble", "")]
+    if members > 1:
+        variants += [(f"member {k}", f"_member{k}") for k in range(members)]
     for label, suffix in variants:
         names = rules if label == "ensemble" else {n: rules[n] for n in ("shrunk", "per_emotion_f1")}
         for name, rule in names.items():
@@ -124,9 +126,9 @@ def tables(folds: list[dict], shrinkage: list[float]) -> str:
     if sentences:
         top = [s["top1"] for s in sentences]
         gold = [s["any_gold"] for s in sentences]
-        lines += ["", f"Plain sentences ({sentences[0]['emotional']} with an emotion), the fold models: "
-                  f"top emotion right {', '.join(map(str, top))}; a gold emotion predicted "
-                  f"{', '.join(map(str, gold))}."]
+        lines += ["", (f"Plain sentences ({sentences[0]['emotional']} with an emotion), the fold models: "
+                       f"top emotion right {', '.join(map(str, top))}; a gold emotion predicted "
+                       f"{', '.join(map(str, gold))}.")]
     return "\n".join(lines) + "\n"
 
 
@@ -139,11 +141,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="folder for the fold models and scores")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold", type=int, help="train and score this fold")
-    parser.add_argument("--seed", type=int, default=1, help="the training seed (the README's default command's)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="the training seed (the README's default command's)")
     parser.add_argument("--split-seed", type=int, default=20261126)
     parser.add_argument("--sentences", default=str(REPO / "benchmarks" / "demo_sentences.tsv"),
                         help="plain sentences for demo_check's counts ('' to skip)")
-    parser.add_argument("--shrinkage", default="30,100,300", help="extra λ for the shrunk rule, comma-separated")
+    parser.add_argument("--shrinkage", default="30,100,300",
+                        help="extra λ for the shrunk rule, comma-separated")
     parser.add_argument("--tables-only", action="store_true")
     parser.add_argument("--write", help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
