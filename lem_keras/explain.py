@@ -13,6 +13,9 @@ probabilities and predicted set are the ensemble's.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -69,6 +72,39 @@ def explain_text(model, pipeline, text: str) -> dict:
     }
 
 
+@functools.cache
+def _charmap(path: str) -> frozenset[int]:
+    from matplotlib import ft2font
+
+    try:
+        return frozenset(ft2font.FT2Font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):  # a font file FreeType cannot read
+        return frozenset()
+
+
+def label_font(strings) -> tuple[str | None, str]:
+    """``(family, missing)`` for drawing ``strings``: ``(None, "")`` when matplotlib's default
+    font has every glyph; else the family of an installed font that has them all (a CJK font
+    for Chinese tokens, say); else ``(None, the characters no installed font has)``.
+
+    >>> label_font(["so happy"])
+    (None, '')
+    """
+    from matplotlib import font_manager
+
+    wanted = {ord(c) for text in strings for c in text if c.isprintable() and not c.isspace()}
+    if wanted <= _charmap(font_manager.findfont(font_manager.FontProperties())):
+        return None, ""
+    # Last Resort draws a placeholder for every code point: it has no glyphs worth choosing.
+    fonts = sorted((f for f in font_manager.fontManager.ttflist if not f.name.startswith("Last Resort")),
+                   key=lambda f: (f.name, f.fname))
+    for font in fonts:
+        if wanted <= _charmap(font.fname):
+            return font.name, ""
+    covered = frozenset().union(*(_charmap(font.fname) for font in fonts))
+    return None, "".join(sorted(chr(c) for c in wanted - covered))
+
+
 def draw_explanation(explanation: dict, fig=None):
     """Figure 4 of the paper for one text: Z as bars (red: the predicted emotions, grey: the
     others, each labelled with its probability) beside the emotions × tokens attention heat
@@ -114,9 +150,31 @@ def draw_explanation(explanation: dict, fig=None):
         right.text(0.5, 0.5, "no tokens: nothing to attend to\n(the text is empty after normalisation)",
                    ha="center", va="center", transform=right.transAxes, color="dimgray")
     right.set_title("memory attention (last hop)")
-    fig.suptitle(explanation["text"][:120] or "(empty text)")
-    fig.tight_layout()
+    title = fig.suptitle(explanation["text"][:120] or "(empty text)")
+    family, missing = label_font(tokens + [title.get_text()])
+    if family is not None:
+        for label in right.get_xticklabels() + [title]:
+            label.set_fontfamily(family)
+    elif missing:
+        warnings.warn(
+            f"explain: no installed font has glyphs for {missing[:20]!r}"
+            f"{f' (and {len(missing) - 20} more)' if len(missing) > 20 else ''}: the figure shows "
+            "boxes for them; install a font that has them (Chinese: e.g. Noto Sans CJK, "
+            "`apt install fonts-noto-cjk`)",
+            stacklevel=2,
+        )
+    with _no_glyph_warnings():
+        fig.tight_layout()
     return fig
+
+
+@contextlib.contextmanager
+def _no_glyph_warnings():
+    """Matplotlib warns once per missing glyph; :func:`draw_explanation` has said it once."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        yield
 
 
 def plot_explanation(explanation: dict, path: str | Path) -> Path:
@@ -129,7 +187,8 @@ def plot_explanation(explanation: dict, path: str | Path) -> Path:
     fig = draw_explanation(explanation)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    with _no_glyph_warnings():
+        fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 

@@ -53,3 +53,36 @@ def test_empty_text_draws_a_note_not_a_heat_map(tmp_path):
     finally:
         plt.close(fig)
     assert plot_explanation(_explanation("", []), tmp_path / "empty.png").stat().st_size > 0
+
+
+def test_tokens_the_default_font_lacks_are_drawn_in_a_font_that_has_them():
+    from lem_keras.explain import label_font
+
+    assert label_font(["so happy"]) == (None, "")
+    family, missing = label_font(["\u20dd"])  # in matplotlib's own STIX/TeX Gyre fonts, not in DejaVu Sans
+    assert family is not None and missing == ""
+    fig = draw_explanation(_explanation("ring \u20dd", ["ring", "\u20dd"]))
+    try:
+        right = fig.axes[1]
+        assert [label.get_fontfamily() for label in right.get_xticklabels()] == [[family], [family]]
+    finally:
+        plt.close(fig)
+
+
+def test_chinese_tokens_warn_once_not_once_per_glyph(tmp_path):
+    import warnings
+
+    from lem_keras.explain import label_font
+
+    tokens = ["我", "很", "开", "心"]
+    family, missing = label_font(tokens)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot_explanation(_explanation("我很开心", tokens), tmp_path / "zh.png")
+    messages = [str(w.message) for w in caught]
+    assert not any("missing from font" in m for m in messages), messages
+    if family is None:  # no CJK font installed (as on CI): one warning naming the characters
+        assert missing and set(missing) <= set("我很开心")
+        assert len(messages) == 1 and "install a font" in messages[0] and missing in messages[0]
+    else:  # a CJK font is installed: the tokens are drawn in it, silently
+        assert messages == []
