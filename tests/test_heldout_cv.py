@@ -67,3 +67,14 @@ def test_tables_score_each_rule_on_the_held_out_fold(cv_script, tmp_path):
     assert row.split("|")[3].strip().startswith(f"{expected:.3f} ±")
     assert "| ensemble | shrunk λ=30 |" in text and "| member 1 | shrunk |" in text
     assert "top emotion right 30, 31" in text
+
+
+def test_committed_table_matches_the_committed_folds(cv_script):
+    # results/heldout_cv.md is rebuilt from results/heldout/semeval/fold*.npz: a stale table fails here.
+    repo = BENCHMARKS.parent
+    folds = cv_script.load_folds(repo / "results" / "heldout" / "semeval")
+    assert len(folds) == 5
+    expected = cv_script.tables(folds, [30.0, 100.0, 300.0])
+    assert (repo / "results" / "heldout_cv.md").read_text("utf-8") == expected, (
+        "results/heldout_cv.md is stale: run `python benchmarks/heldout_cv.py --out results/heldout/semeval "
+        "--tables-only --write results/heldout_cv.md`")
