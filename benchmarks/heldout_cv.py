@@ -2,6 +2,7 @@
 
     python benchmarks/heldout_cv.py --data ../shared/data/semeval2018-ec --format semeval \\
         --out runs/heldout --fold 0          # one fold (run folds side by side, resumable)
+    python benchmarks/heldout_cv.py --data ../shared/data/semeval2018-ec --out runs/heldout --tfidf
     python benchmarks/heldout_cv.py --out runs/heldout --tables-only [--write results/heldout_cv.md]
 
 The training split is cut into ``--folds`` stratified folds. For fold f the shipped
@@ -11,7 +12,8 @@ early stopping, temperature and thresholds — and then scores fold f, which it 
 seen: the situation of the official test set, on ``len(train)`` held-out texts instead of
 886 dev texts. Every decision rule is fitted on the fold model's dev probabilities (as
 ``finalize`` fits them) and applied to its held-out fold; the members' own probabilities
-are kept too, so single models and the ensemble are compared on the same folds.
+are kept too, so single models and the ensemble are compared on the same folds; ``--tfidf``
+adds the TF-IDF + LR baseline, fitted on the same fitting parts.
 
 Each fold writes ``OUT/fold<f>.npz`` (held-out and dev probabilities of the ensemble and of
 each member, the labels) and, with ``--sentences``, the plain-sentence counts of
@@ -89,6 +91,27 @@ def run_fold(args) -> None:
     print(f"{target}: written", flush=True)
 
 
+def add_tfidf(args) -> None:
+    """Score every fold's held-out part and dev with TF-IDF + LR fitted on the fold's
+    fitting part (seconds each); stored as ``held_tfidf`` / ``dev_tfidf`` in the fold's npz."""
+    from lem_keras.baselines import TfidfLogisticRegression
+    from lem_keras.training import load_splits
+
+    splits = load_splits(args.data, args.format)
+    for path in sorted(Path(args.out).glob("fold*.npz")):
+        arrays = dict(np.load(path))
+        fold = int(path.stem[len("fold"):])
+        fitting, held = fold_split(splits.train, args.folds, fold, args.split_seed)
+        if not np.array_equal(held.labels, arrays["held_labels"]):
+            raise ValueError(f"{path}: its held-out labels are not fold {fold} of {args.data} (another split?)")
+        model = TfidfLogisticRegression(class_weight="balanced")
+        model.fit(fitting.texts, fitting.labels)
+        arrays["held_tfidf"] = model.predict_scores(held.texts)
+        arrays["dev_tfidf"] = model.predict_scores(splits.dev.texts)
+        np.savez_compressed(path, **arrays)
+        print(f"{path}: TF-IDF + LR added", flush=True)
+
+
 def load_folds(out: Path) -> list[dict]:
     folds = []
     for path in sorted(out.glob("fold*.npz")):
@@ -115,6 +138,8 @@ def tables(folds: list[dict], shrinkage: list[float]) -> str:
     variants = [("ensemble", "")]
     if members > 1:
         variants += [(f"member {k}", f"_member{k}") for k in range(members)]
+    if all("held_tfidf" in f for f in folds):
+        variants.append(("TF-IDF + LR", "_tfidf"))
     for label, suffix in variants:
         names = rules if label == "ensemble" else {n: rules[n] for n in ("shrunk", "per_emotion_f1")}
         for name, rule in names.items():
@@ -148,10 +173,16 @@ def main(argv=None) -> int:
                         help="plain sentences for demo_check's counts ('' to skip)")
     parser.add_argument("--shrinkage", default="30,100,300",
                         help="extra λ for the shrunk rule, comma-separated")
+    parser.add_argument("--tfidf", action="store_true",
+                        help="add TF-IDF + LR, fitted on each fold's fitting part, to the folds in --out")
     parser.add_argument("--tables-only", action="store_true")
     parser.add_argument("--write", help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
-    if not args.tables_only:
+    if args.tfidf:
+        if args.data is None:
+            parser.error("--tfidf needs --data")
+        add_tfidf(args)
+    elif not args.tables_only:
         if args.fold is None or args.data is None:
             parser.error("--fold and --data are needed unless --tables-only")
         if not 0 <= args.fold < args.folds:
