@@ -103,7 +103,7 @@ def add_tfidf(args) -> None:
         fold = int(path.stem[len("fold"):])
         fitting, held = fold_split(splits.train, args.folds, fold, args.split_seed)
         if not np.array_equal(held.labels, arrays["held_labels"]):
-            raise ValueError(f"{path}: its held-out labels are not fold {fold} of {args.data} (another split?)")
+            raise ValueError(f"{path}: its held-out labels are not fold {fold} of {args.data} (other split?)")
         model = TfidfLogisticRegression(class_weight="balanced")
         model.fit(fitting.texts, fitting.labels)
         arrays["held_tfidf"] = model.predict_scores(held.texts)
