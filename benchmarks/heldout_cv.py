@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from decision_rules import candidate_rules, stratified_folds
+from decision_rules import _cell, candidate_rules, stratified_folds
 
 from lem_keras.metrics import multilabel_report
 
@@ -120,11 +120,6 @@ def load_folds(out: Path) -> list[dict]:
         data["record"] = json.loads(meta.read_text("utf-8")) if meta.is_file() else {}
         folds.append(data)
     return folds
-
-
-def _cell(values) -> str:
-    values = np.asarray(values, dtype=float)
-    return f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values.mean():.3f}"
 
 
 def tables(folds: list[dict], shrinkage: list[float]) -> str:
