@@ -156,10 +156,18 @@ def draw_explanation(explanation: dict, fig=None):
         for label in right.get_xticklabels() + [title]:
             label.set_fontfamily(family)
     elif missing:
+        # Boxes say nothing: a token that cannot be drawn is labelled by its position in the
+        # explanation's "tokens" list (1-based), the text by a note.
+        gaps = set(missing)
+        if tokens:
+            shown = [f"[{i}]" if gaps & set(token) else token for i, token in enumerate(tokens, 1)]
+            right.set_xticks(range(len(tokens)), shown, rotation=60, ha="right")
+        if gaps & set(title.get_text()):
+            title.set_text("(the text's characters have no installed font: see the JSON)")
         warnings.warn(
             f"explain: no installed font has glyphs for {missing[:20]!r}"
-            f"{f' (and {len(missing) - 20} more)' if len(missing) > 20 else ''}: the figure shows "
-            "boxes for them; install a font that has them (Chinese: e.g. Noto Sans CJK, "
+            f"{f' (and {len(missing) - 20} more)' if len(missing) > 20 else ''}: the figure labels "
+            "those tokens [position]; install a font that has them (Chinese: e.g. Noto Sans CJK, "
             "`apt install fonts-noto-cjk`)",
             stacklevel=2,
         )

@@ -81,8 +81,19 @@ def test_chinese_tokens_warn_once_not_once_per_glyph(tmp_path):
         plot_explanation(_explanation("我很开心", tokens), tmp_path / "zh.png")
     messages = [str(w.message) for w in caught]
     assert not any("missing from font" in m for m in messages), messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning checked above
+        fig = draw_explanation(_explanation("我很开心 ok", tokens + ["ok"]))
+    try:
+        labels = [label.get_text() for label in fig.axes[1].get_xticklabels()]
+        title = fig._suptitle.get_text()
+    finally:
+        plt.close(fig)
     if family is None:  # no CJK font installed (as on CI): one warning naming the characters
         assert missing and set(missing) <= set("我很开心")
         assert len(messages) == 1 and "install a font" in messages[0] and missing in messages[0]
+        # and the boxes become positions in the explanation's token list; drawable tokens stay
+        assert labels == ["[1]", "[2]", "[3]", "[4]", "ok"]
+        assert "no installed font" in title
     else:  # a CJK font is installed: the tokens are drawn in it, silently
-        assert messages == []
+        assert messages == [] and labels == tokens + ["ok"] and title == "我很开心 ok"
