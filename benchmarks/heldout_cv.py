@@ -156,14 +156,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", help="the dataset directory (train and dev files)")
-    parser.add_argument("--format", default="semeval")
-    parser.add_argument("--config", help="a shipped configuration name or JSON file (default: --format's)")
+    parser.add_argument("--format", default="semeval", help="the dataset's format (and shipped configuration)")
+    parser.add_argument("--config", help="a shipped configuration name or JSON file; none: --format's")
     parser.add_argument("--out", required=True, help="folder for the fold models and scores")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5, help="folds of the training split")
     parser.add_argument("--fold", type=int, help="train and score this fold")
     parser.add_argument("--seed", type=int, default=1,
                         help="the training seed (the README's default command's)")
-    parser.add_argument("--split-seed", type=int, default=20261126)
+    parser.add_argument("--split-seed", type=int, default=20261126, help="seed of the fold split")
     parser.add_argument("--sentences", default=str(REPO / "benchmarks" / "demo_sentences.tsv"),
                         help="plain sentences for demo_check's counts ('' to skip)")
     parser.add_argument("--shrinkage", default="30,100,300",
