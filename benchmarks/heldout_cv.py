@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", help="the dataset directory (train and dev files)")
-    parser.add_argument("--format", default="semeval", help="the dataset's format (and shipped configuration)")
+    parser.add_argument("--format", default="semeval", help="the format (and shipped configuration)")
     parser.add_argument("--config", help="a shipped configuration name or JSON file; none: --format's")
     parser.add_argument("--out", required=True, help="folder for the fold models and scores")
     parser.add_argument("--folds", type=int, default=5, help="folds of the training split")
