@@ -130,13 +130,14 @@ def tables(folds: list[dict], shrinkage: list[float]) -> str:
               "probabilities, scored on its held-out fold (mean ± std over folds)."), "",
              "| model | rule | " + " | ".join(HEADERS) + " |", "|---|---|" + "---|" * len(KEYS)]
     members = min(int(f["record"].get("members", 1)) for f in folds)
-    variants = [("ensemble", "")]
+    lem = "LEM" + (f" ({members}-member ensemble)" if members > 1 else "")
+    variants = [(lem, "")]
     if members > 1:
         variants += [(f"member {k}", f"_member{k}") for k in range(members)]
     if all("held_tfidf" in f for f in folds):
         variants.append(("TF-IDF + LR", "_tfidf"))
     for label, suffix in variants:
-        names = rules if label == "ensemble" else {n: rules[n] for n in ("shrunk", "per_emotion_f1")}
+        names = rules if label == lem else {n: rules[n] for n in ("shrunk", "per_emotion_f1")}
         for name, rule in names.items():
             reports = [multilabel_report(f["held_labels"], f["held" + suffix],
                                          rule(f["dev_labels"], f["dev" + suffix])) for f in folds]

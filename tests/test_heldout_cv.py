@@ -63,18 +63,21 @@ def test_tables_score_each_rule_on_the_held_out_fold(cv_script, tmp_path):
 
     # fixed_0.5 needs no fitting: its row is the mean of the two folds' held-out reports.
     expected = np.mean([multilabel_report(f["held_labels"], f["held"], 0.5)["hamming_loss"] for f in folds])
-    row = next(line for line in text.splitlines() if line.startswith("| ensemble | fixed_0.5 |"))
+    lem = "| LEM (2-member ensemble) |"
+    row = next(line for line in text.splitlines() if line.startswith(f"{lem} fixed_0.5 |"))
     assert row.split("|")[3].strip().startswith(f"{expected:.3f} ±")
-    assert "| ensemble | shrunk λ=30 |" in text and "| member 1 | shrunk |" in text
+    assert f"{lem} shrunk λ=30 |" in text and "| member 1 | shrunk |" in text
     assert "top emotion right 30, 31" in text
 
 
-def test_committed_table_matches_the_committed_folds(cv_script):
-    # results/heldout_cv.md is rebuilt from results/heldout/semeval/fold*.npz: a stale table fails here.
+@pytest.mark.parametrize("dataset, table", [("semeval", "heldout_cv.md"),
+                                            ("ren-cecps", "heldout_cv_ren-cecps.md")])
+def test_committed_table_matches_the_committed_folds(cv_script, dataset, table):
+    # results/<table> is rebuilt from results/heldout/<dataset>/fold*.npz: a stale table fails here.
     repo = BENCHMARKS.parent
-    folds = cv_script.load_folds(repo / "results" / "heldout" / "semeval")
-    assert len(folds) == 5
+    folds = cv_script.load_folds(repo / "results" / "heldout" / dataset)
+    assert len(folds) == 5 and all("held_tfidf" in f for f in folds)
     expected = cv_script.tables(folds, [30.0, 100.0, 300.0])
-    assert (repo / "results" / "heldout_cv.md").read_text("utf-8") == expected, (
-        "results/heldout_cv.md is stale: run `python benchmarks/heldout_cv.py --out results/heldout/semeval "
-        "--tables-only --write results/heldout_cv.md`")
+    assert (repo / "results" / table).read_text("utf-8") == expected, (
+        f"results/{table} is stale: run `python benchmarks/heldout_cv.py --out results/heldout/{dataset} "
+        f"--tables-only --write results/{table}`")
