@@ -722,9 +722,8 @@ def emotions_at(scores, thresholds, names) -> list[list[str]]:
     >>> emotions_at([[0.2, 0.9, 0.6]], [0.5, 0.5, 0.5], ["anger", "joy", "love"])
     [['joy', 'love']]
     """
-    return [[n for p, _, n, t in sorted(zip(row, range(len(names)), names, thresholds),
-                                        key=lambda item: (-float(item[0]), item[1])) if p >= t]
-            for row in scores]
+    ranked = [sorted(range(len(names)), key=lambda k, row=row: -float(row[k])) for row in scores]  # stable
+    return [[names[k] for k in order if row[k] >= thresholds[k]] for row, order in zip(scores, ranked)]
 
 
 def load_artifacts(model_dir: str | Path):

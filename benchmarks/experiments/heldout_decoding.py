@@ -64,9 +64,12 @@ def _scores(y, predicted) -> list[float]:
             metrics.macro_f1(y, predicted), metrics.jaccard_accuracy(y, predicted)]
 
 
-def _logit(p):
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+def _blend(lem, tfidf, w: float) -> np.ndarray:
+    """``sigmoid((1 - w) logit(lem) + w logit(tfidf))`` (probabilities clipped to 1e-6)."""
+    from scipy.special import expit, logit
+
+    lem, tfidf = (np.clip(p, 1e-6, 1 - 1e-6) for p in (lem, tfidf))
+    return expit((1 - w) * logit(lem) + w * logit(tfidf))
 
 
 def main(argv=None) -> int:
@@ -78,8 +81,7 @@ def main(argv=None) -> int:
     for fold in folds:
         y, dev_y = fold["held_labels"], fold["dev_labels"]
         for w in (0.0, 0.15, 0.3, 0.5):
-            held = 1 / (1 + np.exp(-((1 - w) * _logit(fold["held"]) + w * _logit(fold["held_tfidf"]))))
-            dev = 1 / (1 + np.exp(-((1 - w) * _logit(fold["dev"]) + w * _logit(fold["dev_tfidf"]))))
+            held, dev = (_blend(fold[part], fold[f"{part}_tfidf"], w) for part in ("held", "dev"))
             if w:
                 t = calibration.fit_temperature(dev_y, dev, per_emotion=True)
                 held, dev = calibration.apply_temperature(held, t), calibration.apply_temperature(dev, t)

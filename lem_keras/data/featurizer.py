@@ -522,14 +522,9 @@ class TextPipeline:
             chunk = [t.encode("utf-8", "replace") for t in prepared[start : start + batch_size]]
             for key, value in self.featurizer(tf.constant(chunk, dtype=tf.string)).items():
                 parts.setdefault(key, []).append(np.asarray(value))
-        if not parts:
-            empty = {
-                "tokens": np.zeros((0, self.max_length), np.int32),
-                "ebow": np.zeros((0, len(self.ebow_vocabulary)), np.float32),
-            }
-            if self.lexicon:
-                empty["lexicon"] = np.zeros((0, len(self.lexicon)), np.float32)
-            return empty
+        if not parts:  # no texts: the featurizer's outputs, with no rows
+            spec = self.featurizer.compute_output_spec(keras.KerasTensor((0,), dtype="string"))
+            return {key: np.zeros((0, *value.shape[1:]), value.dtype) for key, value in spec.items()}
         return {key: np.concatenate(values) for key, values in parts.items()}
 
     def get_config(self) -> dict:
