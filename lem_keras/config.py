@@ -190,6 +190,10 @@ class TrainConfig(ModelConfig):
     # Seed ensemble: train this many members (seeds seed, seed+1, ...) on one text pipeline
     # and serve the mean of their probabilities as one model (lem_keras.ensemble); 1: one model.
     ensemble: int = 1
+    # Blend a TF-IDF + logistic-regression member (word 1-2-grams and character 2-5-grams of
+    # the tokens, fitted on train; training.fit_tfidf_member) into the served logits with
+    # this weight w: sigmoid(((1 - w) logit(LEM) + w logit(TF-IDF)) / T_k); 0: none.
+    tfidf_blend: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -210,6 +214,9 @@ class TrainConfig(ModelConfig):
         for name in ("learning_rate", "latent_learning_rate", "wide_c"):
             value = getattr(self, name)
             _check(_is_number(value) and value > 0, name, value, "a number > 0")
+        blend = self.tfidf_blend
+        _check(_is_number(blend) and 0.0 <= blend < 1.0, "tfidf_blend", blend,
+               "a number in [0, 1) (0: no TF-IDF member)")
         factor = self.lr_plateau_factor
         _check(_is_number(factor) and 0.0 <= factor < 1.0, "lr_plateau_factor", factor,
                "a number in [0, 1) (0: no decay)")

@@ -2,10 +2,12 @@
 
 :class:`LatentEmotionEnsemble` holds N trained :class:`~lem_keras.model.LatentEmotionMemory`
 members (the same text pipeline, different seeds) and answers as one model: the mean of
-their probabilities, with its own decision thresholds (tuned on the ensemble's dev
-probabilities by ``training.finalize``). It has the interface the rest of the package
-uses on a model (``emotion_names``, ``num_emotions``, ``thresholds``, ``set_thresholds``,
-``get_thresholds``, ``predict`` on the feature dict, ``return_details=True``), so
+their probabilities (blended, optionally, with a TF-IDF + logistic-regression member in
+logit space, then rescaled by a per-emotion temperature), with its own decision thresholds
+(tuned on the ensemble's dev probabilities by ``training.finalize``). It has the
+interface the rest of the package uses on a model (``emotion_names``, ``num_emotions``,
+``thresholds``, ``set_thresholds``, ``get_thresholds``, ``predict`` on the feature dict,
+``return_details=True``), so
 ``predict_scores``, ``explain`` and the SavedModel export take either class. It saves to
 and loads from one ``.keras`` file (``keras.saving.load_model(path, safe_mode=True)``
 after ``import lem_keras``). ``training.train`` builds one when ``TrainConfig.ensemble``
@@ -19,28 +21,37 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from lem_keras.model import DecisionThresholds, LatentEmotionMemory
+from lem_keras.layers import SparseLinear
+from lem_keras.model import DecisionThresholds, LatentEmotionMemory, TemperatureScaling
 
 _DETAILS = ("probabilities", "latent_distribution", "attention")
 
 
 @keras.saving.register_keras_serializable(package="lem_keras")
-class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
+class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model):
     """The mean of N LatentEmotionMemory members' probabilities, as one model.
 
     Args:
         members: the trained members (at least one); they must share the emotions (names
             and order) and the inputs (token and eBoW vocabulary sizes: one text pipeline).
             They are used as given; :meth:`from_members` makes inference-only copies.
+        tfidf: optional TF-IDF member, a :class:`~lem_keras.layers.SparseLinear` with K
+            units (a logistic regression per emotion on the featurizer's ``tfidf_ids`` /
+            ``tfidf_values``; ``training.fit_tfidf_member``). With it the ensemble serves
+            ``sigmoid(((1 - w) logit(mean) + w tfidf_logits) / T_k)``, ``T_k`` its
+            ``temperature`` (fitted on dev by ``training.finalize``).
+        tfidf_weight: w, in [0, 1).
         **kwargs: ``keras.Model``'s own (``name``, ``dtype``).
 
     Call arguments:
-        inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``, as for a member.
+        inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``, as for a member
+            (with a TF-IDF member also ``"tfidf_ids"`` and ``"tfidf_values"``).
         training: Python bool.
         return_details: if true, a dict with the members' MEAN ``probabilities`` (batch, K),
             their MEAN latent distribution Z ``latent_distribution`` (batch, K) and their
             MEAN last-hop input ``attention`` (batch, K, L) (each member's attention rows sum
-            to one over the tokens, and so does their mean); otherwise the mean probabilities.
+            to one over the tokens, and so does their mean); otherwise the mean probabilities
+            (blended with the TF-IDF member's, when there is one).
 
     A text without evidence gets probability 0 from every member, so from the ensemble too.
 
@@ -55,7 +66,8 @@ class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
     True
     """
 
-    def __init__(self, members: Sequence[LatentEmotionMemory], **kwargs):
+    def __init__(self, members: Sequence[LatentEmotionMemory], tfidf: SparseLinear | None = None,
+                 tfidf_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         members = list(members)
         if not members:
@@ -83,12 +95,27 @@ class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
             name="thresholds",
             dtype="float32",
         )
+        self.tfidf, self.tfidf_weight, self.temperature = None, 0.0, None
+        if tfidf is not None:
+            if int(tfidf.units) != self.num_emotions:
+                raise ValueError(f"the TF-IDF member has {tfidf.units} outputs, "
+                                 f"the members {self.num_emotions}")
+            if not 0.0 <= float(tfidf_weight) < 1.0:
+                raise ValueError(f"tfidf_weight must be in [0, 1), got {tfidf_weight!r}")
+            if not tfidf.built:
+                tfidf.build(None)
+            self.tfidf, self.tfidf_weight = tfidf, float(tfidf_weight)
+            self.temperature = self.add_weight(
+                shape=(self.num_emotions,), initializer="ones", trainable=False, name="temperature",
+                dtype="float32",
+            )
         self.built = True
 
     @classmethod
     def from_members(cls, members: Sequence[LatentEmotionMemory], **kwargs) -> LatentEmotionEnsemble:
         """An ensemble of inference-only copies of ``members`` (their weights, without their
-        optimizers and compiled metrics), so that the ensemble saves only what it serves."""
+        optimizers and compiled metrics), so that the ensemble saves only what it serves;
+        ``kwargs``: the constructor's others (``tfidf``, ``tfidf_weight``, ``name``)."""
         copies = []
         for k, member in enumerate(members, start=1):
             # Named by position: members loaded from files all carry the same name.
@@ -103,7 +130,17 @@ class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
     def call(self, inputs, training=None, return_details: bool = False):
         outputs = [member(inputs, training=training, return_details=True) for member in self.members]
         mean = {key: ops.mean(ops.stack([out[key] for out in outputs], axis=0), axis=0) for key in _DETAILS}
+        if self.tfidf is not None:
+            mean["probabilities"] = self._blend(inputs, mean["probabilities"])
         return mean if return_details else mean["probabilities"]
+
+    def _blend(self, inputs, probabilities):
+        """``sigmoid(((1 - w) logit(p) + w tfidf_logits) / T_k)``; 0 for a text without evidence."""
+        p = ops.clip(probabilities, 1e-6, 1.0 - 1e-6)
+        tfidf = ops.cast(self.tfidf((inputs["tfidf_ids"], inputs["tfidf_values"])), p.dtype)
+        w = self.tfidf_weight
+        blended = self.apply_temperature(ops.sigmoid((1.0 - w) * (ops.log(p) - ops.log1p(-p)) + w * tfidf))
+        return blended * LatentEmotionMemory.has_evidence(inputs, blended.dtype)
 
     def compute_output_spec(self, inputs, training=None, return_details: bool = False):
         return self.members[0].compute_output_spec(inputs, training=training, return_details=return_details)
@@ -126,10 +163,16 @@ class LatentEmotionEnsemble(DecisionThresholds, keras.Model):
             serialized = keras.saving.serialize_keras_object(member)
             serialized.pop("compile_config", None)  # served, not trained: no optimizers
             members.append(serialized)
-        return {**super().get_config(), "members": members}
+        config = {**super().get_config(), "members": members}
+        if self.tfidf is not None:
+            config.update(tfidf=keras.saving.serialize_keras_object(self.tfidf),
+                          tfidf_weight=self.tfidf_weight)
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         members = [keras.saving.deserialize_keras_object(m) for m in config.pop("members")]
+        if config.get("tfidf") is not None:
+            config["tfidf"] = keras.saving.deserialize_keras_object(config["tfidf"])
         return cls(members, **config)

@@ -45,6 +45,34 @@ class DecisionThresholds:
         return (scores >= self.get_thresholds()[None]).astype("int32")
 
 
+class TemperatureScaling:
+    """The per-emotion temperature T_k of a model's served probabilities,
+    ``sigmoid(logit(p_k) / T_k)``, held in a non-trainable ``temperature`` weight (K,)
+    (None: the model serves its probabilities as they are); ``training.finalize`` fits it on
+    dev. Shared by the single model and the seed ensemble with a TF-IDF member."""
+
+    def apply_temperature(self, probabilities):
+        """``sigmoid(logit(p_k) / T_k)`` with the model's ``temperature``; an emotion whose T_k
+        is 1 keeps its probability exactly (``lem_keras.calibration.apply_temperature`` in numpy)."""
+        if self.temperature is None:
+            return probabilities
+        t = ops.cast(self.temperature, probabilities.dtype)
+        p = ops.clip(probabilities, 1e-7, 1.0 - 1e-7)
+        scaled = ops.sigmoid((ops.log(p) - ops.log1p(-p)) / t)
+        return ops.where(ops.equal(t, 1.0), probabilities, scaled)
+
+    def set_temperature(self, temperature) -> None:
+        """Set the per-emotion temperature (a float or an array (K,), each > 0)."""
+        values = np.broadcast_to(np.asarray(temperature, dtype="float32"), (self.num_emotions,))
+        if not np.all(values > 0):
+            raise ValueError(f"temperatures must be > 0, got {values.tolist()}")
+        self.temperature.assign(values)
+
+    def get_temperature(self) -> np.ndarray:
+        """The per-emotion temperature (K,)."""
+        return np.asarray(self.temperature.numpy(), dtype="float32")
+
+
 def wide_features(ebow, scale, lexicon=None):
     """The wide path's input: eBoW presence, then (with a class lexicon) ``log1p`` of the
     class word counts, times the per-feature ``scale``, L2-normalised per row. Keras ops:
@@ -64,7 +92,7 @@ def wide_features(ebow, scale, lexicon=None):
 
 
 @keras.saving.register_keras_serializable(package="lem_keras")
-class LatentEmotionMemory(DecisionThresholds, keras.Model):
+class LatentEmotionMemory(DecisionThresholds, TemperatureScaling, keras.Model):
     """Latent Emotion Memory network for multi-label emotion classification.
 
     A VAE over the emotion bag-of-words infers the latent emotion distribution Z
@@ -330,25 +358,6 @@ class LatentEmotionMemory(DecisionThresholds, keras.Model):
                 "attention": attention,
             }
         return probabilities
-
-    def apply_temperature(self, probabilities):
-        """``sigmoid(logit(p_k) / T_k)`` with the model's ``temperature``; an emotion whose T_k
-        is 1 keeps its probability exactly (``lem_keras.calibration.apply_temperature`` in numpy)."""
-        t = ops.cast(self.temperature, probabilities.dtype)
-        p = ops.clip(probabilities, 1e-7, 1.0 - 1e-7)
-        scaled = ops.sigmoid((ops.log(p) - ops.log1p(-p)) / t)
-        return ops.where(ops.equal(t, 1.0), probabilities, scaled)
-
-    def set_temperature(self, temperature) -> None:
-        """Set the per-emotion temperature (a float or an array (K,), each > 0)."""
-        values = np.broadcast_to(np.asarray(temperature, dtype="float32"), (self.num_emotions,))
-        if not np.all(values > 0):
-            raise ValueError(f"temperatures must be > 0, got {values.tolist()}")
-        self.temperature.assign(values)
-
-    def get_temperature(self) -> np.ndarray:
-        """The per-emotion temperature (K,)."""
-        return np.asarray(self.temperature.numpy(), dtype="float32")
 
     @staticmethod
     def has_evidence(inputs, dtype="float32"):

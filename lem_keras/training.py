@@ -188,7 +188,6 @@ def fit_wide(pipeline, texts, labels, c: float) -> dict:
         ``wide_l2 = 1 / (2 c N K)`` is the regression's penalty on eq. 17's mean loss.
     """
     from keras import ops
-    from sklearn.linear_model import LogisticRegression
 
     from lem_keras.data.ebow import ebow_idf
     from lem_keras.model import wide_features
@@ -207,11 +206,21 @@ def fit_wide(pipeline, texts, labels, c: float) -> dict:
         idf = np.asarray(ebow_idf(present, names), dtype="float32")
         scale = np.concatenate([scale, LEXICON_WEIGHT * idf])
     x = ops.convert_to_numpy(wide_features(features["ebow"], scale, lexicon))
+    n, k = np.shape(labels)
+    kernel, bias = _logistic_regressions(x, labels, c)
+    return {"wide_scale": scale, "wide_kernel": kernel, "wide_bias": bias, "wide_l2": 1.0 / (2 * c * n * k)}
+
+
+def _logistic_regressions(x, labels, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """One logistic regression per label column (liblinear, inverse regularisation ``c``) on
+    the features ``x`` (dense or scipy sparse, (N, F)): ``(kernel (F, K), bias (K,))``; a
+    column with one class gets a zero kernel and the logit of its rate (clipped to 1e-3)."""
+    from sklearn.linear_model import LogisticRegression
+
     y = np.asarray(labels)
-    n, k = y.shape
-    kernel = np.zeros((x.shape[1], k), dtype="float32")
-    bias = np.zeros(k, dtype="float32")
-    for j in range(k):
+    kernel = np.zeros((x.shape[1], y.shape[1]), dtype="float32")
+    bias = np.zeros(y.shape[1], dtype="float32")
+    for j in range(y.shape[1]):
         column = y[:, j]
         if column.min() == column.max():
             rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
@@ -220,7 +229,34 @@ def fit_wide(pipeline, texts, labels, c: float) -> dict:
         regression = LogisticRegression(C=c, solver="liblinear").fit(x, column)
         kernel[:, j] = regression.coef_[0]
         bias[j] = regression.intercept_[0]
-    return {"wide_scale": scale, "wide_kernel": kernel, "wide_bias": bias, "wide_l2": 1.0 / (2 * c * n * k)}
+    return kernel, bias
+
+
+#: Inverse regularisation of the TF-IDF member's logistic regressions (the TF-IDF + LR
+#: baseline's, ``lem_keras.baselines.TfidfLogisticRegression``).
+TFIDF_C = 4.0
+
+
+def fit_tfidf_member(pipeline, texts, labels, c: float = TFIDF_C):
+    """The TF-IDF member of a blended ensemble: fits the pipeline's TF-IDF vocabulary on
+    the training ``texts`` (``TextPipeline.fit_tfidf``, so the featurizer gives the member's
+    inputs from then on) and one logistic regression per emotion on their TF-IDF features,
+    returned as a :class:`~lem_keras.layers.SparseLinear` holding them."""
+    from scipy import sparse
+
+    from lem_keras.layers import SparseLinear
+
+    pipeline.fit_tfidf(texts)
+    features = pipeline.transform(list(texts))
+    ids, values = features["tfidf_ids"], features["tfidf_values"]
+    size = pipeline.featurizer.tfidf_size
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    x = sparse.csr_matrix((values.ravel(), (rows, ids.ravel())), shape=(len(ids), size))
+    kernel, bias = _logistic_regressions(x, labels, c)
+    layer = SparseLinear(size, kernel.shape[1], name="tfidf")
+    layer.build(None)
+    layer.set_weights([kernel, bias])
+    return layer
 
 
 def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
@@ -345,14 +381,14 @@ class Finalized:
 
 
 def finalize(model, pipeline, dev) -> Finalized:
-    """Fit the per-emotion temperature (a model with ``set_temperature``) on ``dev``, then
+    """Fit the per-emotion temperature (a model with a ``temperature``) on ``dev``, then
     every decision rule (:mod:`lem_keras.decision`) on the calibrated dev probabilities;
     store the temperature and the default rule's thresholds in ``model`` and score dev."""
     from lem_keras.calibration import fit_temperature
     from lem_keras.decision import DEFAULT_RULE, fit_rules
     from lem_keras.metrics import multilabel_report
 
-    if hasattr(model, "set_temperature"):
+    if getattr(model, "temperature", None) is not None:
         # Per-emotion temperature scaling, cross-validated on SemEval dev (README "Decision
         # rules"): lower calibration error and ranking loss, the same per-emotion AP.
         model.set_temperature(1.0)
@@ -453,13 +489,16 @@ def train(
     ``seed + N - 1``) on one text pipeline, each resumable in ``out_dir/members/<k>/``,
     served as one :class:`~lem_keras.ensemble.LatentEmotionEnsemble` (the mean of their
     probabilities) whose thresholds are tuned on its own dev probabilities; the result's
-    ``history`` is then empty (each member's is in its TensorBoard logs).
+    ``history`` is then empty (each member's is in its TensorBoard logs). With
+    ``config.tfidf_blend`` = w > 0 (even with one member) the ensemble also holds a TF-IDF
+    member (:func:`fit_tfidf_member`, fitted on ``train_data``) blended in with weight w.
     """
+    as_ensemble = config.ensemble > 1 or config.tfidf_blend > 0
     if out_dir is None:
-        run = _train_ensemble if config.ensemble > 1 else _train
+        run = _train_ensemble if as_ensemble else _train
         return run(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)
     with output_directory(out_dir, overwrite=overwrite):
-        if config.ensemble > 1:
+        if as_ensemble:
             return _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log,
                                    strategy, overwrite=overwrite)
         return _train(config, train_data, dev_data, out_dir, verbose, extra_callbacks, log, strategy)
@@ -576,7 +615,7 @@ def _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callba
         shutil.rmtree(members_dir, ignore_errors=True)  # a finished ensemble is replaced: every member anew
     pipeline, models = None, []
     for k in range(1, size + 1):
-        member_config = config.replace(seed=config.seed + k - 1, ensemble=1)
+        member_config = config.replace(seed=config.seed + k - 1, ensemble=1, tfidf_blend=0.0)
         member_dir = members_dir / str(k) if members_dir is not None else None
         if member_dir is not None and (member_dir / "model.keras").is_file():
             _check_member_config(member_dir, member_config)
@@ -592,7 +631,12 @@ def _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callba
                 f"{name} {value:.4f}" for name, value in result.dev_metrics.items()))
         config = config.replace(embedding_dim=int(model.embedding_dim))  # follows the vectors
         models.append(model)
-    ensemble = LatentEmotionEnsemble.from_members(models)
+    blend = {}
+    if config.tfidf_blend > 0:
+        log(f"TF-IDF member (weight {config.tfidf_blend:g})")
+        blend = {"tfidf": fit_tfidf_member(pipeline, train_data.texts, train_data.labels),
+                 "tfidf_weight": config.tfidf_blend}
+    ensemble = LatentEmotionEnsemble.from_members(models, **blend)
     del models
     final = finalize(ensemble, pipeline, dev_data)
     result = TrainResult(
@@ -615,7 +659,8 @@ def _check_member_config(member_dir: Path, expected: TrainConfig) -> None:
     other options into the same ``--out``); ``embedding_dim`` follows the vectors."""
     path = member_dir / "config.json"
     try:
-        saved = json.loads(path.read_text("utf-8"))
+        # Fields added since the member was saved take their defaults.
+        saved = TrainConfig.from_dict(json.loads(path.read_text("utf-8"))).to_dict()
     except (OSError, ValueError) as error:
         raise ValueError(f"{path}: cannot read the member's configuration: {error}") from None
     for name, value in expected.to_dict().items():

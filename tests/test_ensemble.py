@@ -169,6 +169,70 @@ def test_keras_file_reloads_with_safe_mode_after_import_lem_keras(tmp_path):
     )
 
 
+def _tfidf_member(terms: int = 9, seed: int = 3):
+    from lem_keras.layers import SparseLinear
+
+    rng = np.random.default_rng(seed)
+    layer = SparseLinear(terms, K, name="tfidf")
+    layer.build(None)
+    layer.set_weights([rng.normal(size=(terms, K)).astype("float32"), rng.normal(size=K).astype("float32")])
+    return layer
+
+
+def _tfidf_features(n: int = 5, terms: int = 9) -> dict:
+    rng = np.random.default_rng(7)
+    ids = rng.integers(0, terms, size=(n, 4)).astype("int32")
+    return {**_features(n), "tfidf_ids": ids, "tfidf_values": rng.random((n, 4)).astype("float32") * (ids > 0)}
+
+
+def test_a_tfidf_member_is_blended_in_logit_space_then_tempered():
+    from scipy.special import expit, logit
+
+    members, tfidf = _members(2), _tfidf_member()
+    ensemble = LatentEmotionEnsemble.from_members(members, tfidf=tfidf, tfidf_weight=0.3)
+    x = _tfidf_features()
+    mean = np.mean([np.asarray(m(x, training=False)) for m in members], axis=0)
+    dense = np.zeros((len(x["tfidf_ids"]), 9), "float64")
+    for row, (ids, values) in enumerate(zip(x["tfidf_ids"], x["tfidf_values"])):
+        np.add.at(dense[row], ids, values)
+    kernel, bias = (np.asarray(w, "float64") for w in tfidf.get_weights())
+    logits = 0.7 * logit(np.clip(mean, 1e-6, 1 - 1e-6)) + 0.3 * (dense @ kernel + bias)
+    temperature = np.array([0.5, 1.0, 2.0])
+    ensemble.set_temperature(temperature)
+    expected = expit(logits / temperature)
+    expected[0] = 0.0  # the text without evidence
+    got = ensemble.predict(x, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    details = ensemble(x, training=False, return_details=True)
+    np.testing.assert_allclose(np.asarray(details["probabilities"]), got, rtol=0, atol=1e-6)
+    # Z and attention stay the members' mean.
+    z = np.mean([np.asarray(m(x, training=False, return_details=True)["latent_distribution"]) for m in members], 0)
+    np.testing.assert_allclose(np.asarray(details["latent_distribution"]), z, rtol=0, atol=1e-6)
+    # Without a TF-IDF member there is no temperature: the mean is served as it is.
+    assert LatentEmotionEnsemble(members).temperature is None
+    with pytest.raises(ValueError, match="tfidf_weight must be in"):
+        LatentEmotionEnsemble(members, tfidf=_tfidf_member(), tfidf_weight=1.0)
+
+
+def test_a_blended_ensemble_reloads_from_its_keras_file(tmp_path):
+    ensemble = LatentEmotionEnsemble.from_members(_members(2), tfidf=_tfidf_member(), tfidf_weight=0.25)
+    ensemble.set_temperature([0.8, 1.0, 1.3])
+    ensemble.set_thresholds([0.3, 0.4, 0.6])
+    ensemble.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    x = _tfidf_features()
+    assert loaded.tfidf_weight == 0.25
+    np.testing.assert_allclose(loaded.get_temperature(), [0.8, 1.0, 1.3])
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), ensemble.predict(x, verbose=0), rtol=0, atol=1e-6)
+
+
+def test_tfidf_blend_is_a_checked_training_option():
+    assert TrainConfig(tfidf_blend=0.3).tfidf_blend == 0.3
+    for bad in (-0.1, 1.0, "0.3"):
+        with pytest.raises(ConfigError, match="tfidf_blend"):
+            TrainConfig(tfidf_blend=bad)
+
+
 # ----------------------------------------------------------------------------- training (slow)
 
 SINGLE_ARGS = TINY_TRAIN_ARGS + ["--epochs", "4", "--verbose", "2"]
@@ -429,3 +493,59 @@ def test_evaluate_and_predict_take_the_ensemble_directory(ensemble_run, tmp_path
     mean = np.mean(_member_scores(out, TEXTS), axis=0)
     got = np.array([[line["probabilities"][name] for name in line["probabilities"]] for line in lines])
     np.testing.assert_allclose(got, mean, rtol=0, atol=2e-6)  # predict rounds to 6 decimals
+
+
+@pytest.mark.slow
+def test_a_tfidf_blend_trains_resumes_and_serves_without_lem_keras(tmp_path):
+    """``tfidf_blend`` > 0 with one member: an ensemble holding the TF-IDF member; a
+    finished member saved before the field existed is reused; the SavedModel serves what
+    Python predicts, in a process without lem_keras."""
+    import shutil
+
+    from lem_keras.training import load_artifacts, predict_scores
+
+    config = {**json.loads((FIXTURES / "tiny.json").read_text("utf-8")), "tfidf_blend": 0.3}
+    (tmp_path / "blend.json").write_text(json.dumps(config), "utf-8")
+    argv = ["train", "--data", str(SEMEVAL_DIR), "--format", "semeval", "--config", str(tmp_path / "blend.json"),
+            "--epochs", "2", "--verbose", "0"]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(argv + ["--out", str(tmp_path / "a")]) == 0, stderr.getvalue()[-3000:]
+    model, pipeline = load_artifacts(tmp_path / "a")
+    assert isinstance(model, LatentEmotionEnsemble) and len(model.members) == 1
+    assert model.tfidf is not None and model.tfidf_weight == 0.3
+    assert json.loads((tmp_path / "a" / "config.json").read_text("utf-8"))["tfidf_blend"] == 0.3
+    texts = TEXTS + ["joy joy", "I hate this so much"]
+    scores = predict_scores(model, pipeline, texts)
+    member = predict_scores(model.members[0], pipeline, texts)
+    assert np.abs(scores - member)[2:].max() > 1e-3  # the blend moves the probabilities
+    np.testing.assert_array_equal(scores[[1, 4]], 0.0)  # empty text, unknown words: no evidence
+
+    # A member written before the field existed (no "tfidf_blend" in its config) is reused.
+    shutil.copytree(tmp_path / "a" / "members", tmp_path / "b" / "members")
+    member_config = tmp_path / "b" / "members" / "1" / "config.json"
+    saved = json.loads(member_config.read_text("utf-8"))
+    assert saved.pop("tfidf_blend") == 0.0
+    member_config.write_text(json.dumps(saved), "utf-8")
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(argv + ["--out", str(tmp_path / "b")]) == 0, stderr.getvalue()[-3000:]
+    assert "ensemble member 1/1 (seed 0): finished, loaded" in stdout.getvalue() + stderr.getvalue()
+    again = predict_scores(*load_artifacts(tmp_path / "b"), texts)
+    np.testing.assert_allclose(again, scores, rtol=0, atol=1e-6)
+
+    assert main(["export", "--model", str(tmp_path / "a"), "--out", str(tmp_path / "saved")]) == 0
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        signature = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
+        out = signature(texts=tf.constant(json.loads(sys.argv[1]), dtype=tf.string))
+        assert not [m for m in sys.modules if m.startswith("lem_keras")], "lem_keras imported"
+        print(json.dumps(out["probabilities"].numpy().tolist()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = _python([script, json.dumps(texts), str(tmp_path / "saved" / "1")], tmp_path, env)
+    served = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(served, scores, rtol=0, atol=1e-5)

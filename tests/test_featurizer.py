@@ -254,3 +254,45 @@ def test_class_lexicon_counts_words_in_raw_chinese_and_english(tmp_path):
     model.save(tmp_path / "en.keras")
     loaded = keras.saving.load_model(tmp_path / "en.keras", safe_mode=True)
     np.testing.assert_array_equal(loaded(tf.constant(["glad and sad"]))["lexicon"], [[1, 1]])
+
+
+def _dense_tfidf(features: dict, size: int) -> np.ndarray:
+    dense = np.zeros((len(features["tfidf_ids"]), size), np.float64)
+    for row, (ids, values) in enumerate(zip(features["tfidf_ids"], features["tfidf_values"])):
+        np.add.at(dense[row], ids, values)
+    return dense[:, 1:]  # id 0 is padding
+
+
+def test_tfidf_features_are_scikit_learns_on_the_tokens(tmp_path):
+    """The TF-IDF member's inputs: word 1-2-grams and char_wb 2-5-grams of the standardised
+    tokens, sublinear tf times smoothed idf, L2-normalised per kind, as scikit-learn's
+    TfidfVectorizer pair computes them on the same tokens (vocabulary fitted on TEXTS)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fitted = TextPipeline().fit(TEXTS, LABELS, language="en", min_count=1, max_length=8, ebow_min_df=1)
+    assert "tfidf_ids" not in fitted.transform(TEXTS[:1])
+    fitted.fit_tfidf(TEXTS)
+    words, chars = fitted.tfidf_vocabulary
+    assert "so happy" in words and " hap" in chars
+
+    def word_terms(text):
+        tokens = text.split()
+        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+    fit_texts, probe_texts = ([" ".join(t) for t in fitted.tokenize(texts)] for texts in (TEXTS, PROBES))
+    expected = []
+    for vectorizer, vocabulary in ((TfidfVectorizer(analyzer=word_terms, sublinear_tf=True), words),
+                                   (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                                    lowercase=False), chars)):
+        vectorizer.fit(fit_texts)
+        assert set(vectorizer.vocabulary_) == set(vocabulary)
+        columns = [vectorizer.vocabulary_[term] for term in vocabulary]
+        expected.append(vectorizer.transform(probe_texts).toarray()[:, columns])
+    got = _dense_tfidf(fitted.transform(PROBES), fitted.featurizer.tfidf_size)
+    np.testing.assert_allclose(got, np.hstack(expected), rtol=0, atol=1e-5)
+    assert fitted.transform(["", "   "])["tfidf_ids"].max() == 0  # no text, no term
+    # Saved and loaded with the pipeline; fitting the vocabularies again drops it.
+    loaded = TextPipeline.load(fitted.save(tmp_path))
+    np.testing.assert_array_equal(loaded.transform(PROBES)["tfidf_values"], fitted.transform(PROBES)["tfidf_values"])
+    refitted = TextPipeline.load(tmp_path).fit(TEXTS, LABELS, language="en", min_count=1, ebow_min_df=1)
+    assert refitted.tfidf_vocabulary is None and "tfidf_ids" not in refitted.transform(TEXTS[:1])

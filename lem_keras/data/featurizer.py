@@ -93,6 +93,37 @@ def _lexicon_separator(segmentation: str | None) -> str:
     return "" if segmentation == CHARACTERS else " "
 
 
+#: The TF-IDF member's terms (README "Seed ensembles"): the tokens and their bigrams, and
+#: the character 2..5-grams of each token padded with a space on both sides (scikit-learn's
+#: ``char_wb`` analyzer), as ``lem_keras.baselines.TfidfLogisticRegression`` reads raw text.
+TFIDF_WORD_NGRAMS = 2
+TFIDF_CHAR_NGRAMS = (2, 5)
+#: The most distinct vocabulary terms kept per text (a 280-character tweet has about 600).
+TFIDF_MAX_TERMS = 1024
+
+
+def tfidf_terms(words: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+    """The TF-IDF terms of standardised, split texts: ``(word terms, character terms)``,
+    each a ragged ``(B, None)`` string tensor. Word terms are the tokens and their
+    2..``TFIDF_WORD_NGRAMS``-grams joined by a space; character terms the
+    ``TFIDF_CHAR_NGRAMS`` n-grams of each token written `` token `` (a token shorter than n
+    gives none for that n, as scikit-learn's ``char_wb``).
+
+    >>> w, c = tfidf_terms(tf.ragged.constant([["so", "sad"]]))
+    >>> [t.decode() for t in w[0].numpy()], len(c[0])
+    (['so', 'sad', 'so sad'], 16)
+    """
+    grams = [tf.strings.ngrams(words, n, separator=" ") for n in range(2, TFIDF_WORD_NGRAMS + 1)]
+    word_terms = tf.concat([words, *grams], axis=1)
+    low, high = TFIDF_CHAR_NGRAMS
+    chars = tf.strings.unicode_split(tf.strings.join([" ", words.flat_values, " "]), "UTF-8",
+                                     errors="replace")
+    per_token = tf.concat([tf.strings.ngrams(chars, n, separator="") for n in range(low, high + 1)], axis=1)
+    rows = tf.gather(words.value_rowids(), per_token.value_rowids())
+    char_terms = tf.RaggedTensor.from_value_rowids(per_token.flat_values, rows, nrows=words.nrows())
+    return word_terms, char_terms
+
+
 @keras.saving.register_keras_serializable(package="lem_keras")
 class TextFeaturizer(keras.layers.Layer):
     """Raw strings to the LEM inputs, with TensorFlow ops only.
@@ -125,13 +156,20 @@ class TextFeaturizer(keras.layers.Layer):
         lexicon: optional ``{class: words}`` (C classes), each word written as its tokens
             joined (see above; ``TextPipeline.fit`` prepares it).
         lexicon_ngrams: the longest lexicon word, in tokens.
+        tfidf_vocabulary: optional ``(word terms, character terms)`` of the TF-IDF member
+            (:func:`tfidf_terms`; ids 1.. in that order, 0 padding), with
+        tfidf_idf: their inverse document frequencies, one per term.
 
     Call arguments:
         inputs: string tensor ``(B,)`` (or ``(B, 1)``).
 
     Returns:
         ``{"tokens": int32 (B, L), "ebow": float32 (B, V)}``, and with a lexicon
-        ``"lexicon": float32 (B, C)``, the count of each class's words.
+        ``"lexicon": float32 (B, C)``, the count of each class's words. With a TF-IDF
+        vocabulary, the text's distinct terms ``"tfidf_ids": int32 (B, T)`` (0: padding) and
+        their weights ``"tfidf_values": float32 (B, T)``: ``(1 + ln count) * idf``,
+        L2-normalised over the word terms and over the character terms apart (scikit-learn's
+        ``TfidfVectorizer(sublinear_tf=True)``, one per kind); ``T = TFIDF_MAX_TERMS``.
 
     Example:
         >>> f = TextFeaturizer("en", ["happy", "sad"], ["happy"], max_length=4)
@@ -149,6 +187,8 @@ class TextFeaturizer(keras.layers.Layer):
         ebow_ngrams: int = 1,
         lexicon: dict[str, Sequence[str]] | None = None,
         lexicon_ngrams: int = 1,
+        tfidf_vocabulary: Sequence[Sequence[str]] | None = None,
+        tfidf_idf: Sequence[float] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -198,6 +238,20 @@ class TextFeaturizer(keras.layers.Layer):
             self.lexicon_lookup = keras.layers.StringLookup(
                 vocabulary=keys, num_oov_indices=1, output_mode="int", name="lexicon_lookup"
             ) if keys else None
+        # TF-IDF member: word terms -> 1..W, character terms -> W+1..W+C, both OOV -> 0.
+        self.tfidf_vocabulary = None
+        if tfidf_vocabulary is not None:
+            word_terms, char_terms = (list(part) for part in tfidf_vocabulary)
+            idf = np.asarray(tfidf_idf if tfidf_idf is not None else [], np.float32)
+            if idf.shape != (len(word_terms) + len(char_terms),):
+                raise ValueError(f"tfidf_idf has {idf.size} values for {len(word_terms)} + "
+                                 f"{len(char_terms)} TF-IDF terms")
+            self.tfidf_vocabulary = [word_terms, char_terms]
+            self.tfidf_idf = [float(v) for v in idf]
+            self._tfidf_scale = tf.constant(np.concatenate([[0.0], idf]).astype(np.float32))
+            self.tfidf_word_lookup, self.tfidf_char_lookup = (keras.layers.StringLookup(
+                vocabulary=terms or None, num_oov_indices=1, output_mode="int", name=f"tfidf_{kind}_lookup",
+            ) for kind, terms in (("word", word_terms), ("char", char_terms)))
 
     @property
     def lexicon_size(self) -> int:
@@ -214,6 +268,11 @@ class TextFeaturizer(keras.layers.Layer):
         """Number of eBoW words, V."""
         return len(self.ebow_vocabulary)
 
+    @property
+    def tfidf_size(self) -> int:
+        """Number of TF-IDF term ids, padding included (0 without a TF-IDF vocabulary)."""
+        return 1 + sum(len(part) for part in self.tfidf_vocabulary) if self.tfidf_vocabulary else 0
+
     def build(self, input_shape):
         # The lookup tables are created in __init__ from the fixed vocabularies.
         self.built = True
@@ -221,8 +280,8 @@ class TextFeaturizer(keras.layers.Layer):
     def call(self, inputs):
         strings = tf.reshape(tf.convert_to_tensor(inputs, dtype=tf.string), [-1])
         batch = tf.shape(strings)[0]
-        # Standardise once; both lookups read the same split (ragged, no string padding).
-        words = tf.strings.split(self._standardize(strings))
+        # Standardise once; every lookup reads the same split (ragged, no string padding).
+        words = self.split(strings)
         flat = words.flat_values
         if self._empty_tokens:
             ids = tf.ones_like(flat, dtype=tf.int32)
@@ -233,6 +292,8 @@ class TextFeaturizer(keras.layers.Layer):
         out = {"tokens": tokens}
         if self.lexicon:
             out["lexicon"] = self._lexicon_counts(words, batch)
+        if self.tfidf_vocabulary is not None:
+            out["tfidf_ids"], out["tfidf_values"] = self._tfidf(words, batch)
         if self._empty_ebow:
             return {**out, "ebow": tf.zeros([batch, 0], tf.float32)}
         terms = words
@@ -262,6 +323,33 @@ class TextFeaturizer(keras.layers.Layer):
         classes = tf.gather(self._lexicon_matrix, self.lexicon_lookup(terms.flat_values))
         return tf.math.unsorted_segment_sum(classes, tf.cast(terms.value_rowids(), tf.int32), batch)
 
+    def split(self, strings) -> tf.RaggedTensor:
+        """The standardised tokens of ``strings`` (B,): a ragged (B, None) string tensor."""
+        return tf.strings.split(self._standardize(strings))
+
+    def _tfidf(self, words, batch):
+        """``(ids, values)``, each (B, TFIDF_MAX_TERMS): the text's distinct TF-IDF terms."""
+        word_terms, char_terms = tfidf_terms(words)
+        offset = len(self.tfidf_vocabulary[0])
+        char_ids = tf.cast(self.tfidf_char_lookup(char_terms.flat_values), tf.int64)
+        ids = tf.concat([tf.cast(self.tfidf_word_lookup(word_terms.flat_values), tf.int64),
+                         tf.where(char_ids > 0, char_ids + offset, 0)], axis=0)
+        rows = tf.concat([word_terms.value_rowids(), char_terms.value_rowids()], axis=0)
+        known = ids > 0
+        ids, rows = ids[known], rows[known]
+        # Distinct (row, id) cells in row order, with their counts.
+        width = tf.cast(self.tfidf_size, tf.int64)
+        cells, _, counts = tf.unique_with_counts(tf.sort(rows * width + ids))
+        rows, ids = cells // width, cells % width
+        values = (1.0 + tf.math.log(tf.cast(counts, tf.float32))) * tf.gather(self._tfidf_scale, ids)
+        part = tf.cast(rows * 2 + tf.cast(ids > offset, tf.int64), tf.int32)
+        norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(values), part, batch * 2))
+        values = values / tf.gather(norms, part)
+        shape, nrows = [batch, TFIDF_MAX_TERMS], tf.cast(batch, tf.int64)
+        ids, values = (tf.RaggedTensor.from_value_rowids(v, rows, nrows=nrows).to_tensor(0, shape=shape)
+                       for v in (ids, values))
+        return tf.cast(ids, tf.int32), values
+
     def compute_output_spec(self, inputs):
         batch = inputs.shape[0]
         spec = {
@@ -270,6 +358,9 @@ class TextFeaturizer(keras.layers.Layer):
         }
         if self.lexicon:
             spec["lexicon"] = keras.KerasTensor((batch, self.lexicon_size), dtype="float32")
+        if self.tfidf_vocabulary is not None:
+            spec["tfidf_ids"] = keras.KerasTensor((batch, TFIDF_MAX_TERMS), dtype="int32")
+            spec["tfidf_values"] = keras.KerasTensor((batch, TFIDF_MAX_TERMS), dtype="float32")
         return spec
 
     def get_config(self):
@@ -284,6 +375,8 @@ class TextFeaturizer(keras.layers.Layer):
                 "ebow_ngrams": self.ebow_ngrams,
                 "lexicon": self.lexicon or None,
                 "lexicon_ngrams": self.lexicon_ngrams,
+                "tfidf_vocabulary": self.tfidf_vocabulary,
+                "tfidf_idf": self.tfidf_idf if self.tfidf_vocabulary is not None else None,
             }
         )
         return config
@@ -314,6 +407,8 @@ class TextPipeline:
             as the featurizer matches them), or None.
         lexicon_ngrams: the longest lexicon word kept, in tokens.
         emotion_names: the label names, when given to :meth:`fit`.
+        tfidf_vocabulary: ``[word terms, character terms]`` of the TF-IDF member
+            (:meth:`fit_tfidf`), or None; ``tfidf_idf`` their idf.
         featurizer: the fitted :class:`TextFeaturizer` layer.
         settings: the fit arguments, saved with the vocabularies.
 
@@ -337,6 +432,8 @@ class TextPipeline:
         self.ebow_idf: list[float] = []
         self.lexicon: dict[str, list[str]] | None = None
         self.lexicon_ngrams = 1
+        self.tfidf_vocabulary: list[list[str]] | None = None
+        self.tfidf_idf: list[float] | None = None
         self.emotion_names: list[str] | None = None
         self.settings: dict = {}
         self.featurizer: TextFeaturizer | None = None
@@ -436,6 +533,7 @@ class TextPipeline:
         )
         self.ebow_idf = ebow_idf(term_lists, self.ebow_vocabulary)
         self.lexicon, self.lexicon_ngrams = None, 1
+        self.tfidf_vocabulary, self.tfidf_idf = None, None
         if class_lexicon:
             self.lexicon_ngrams = LEXICON_MAX_NGRAMS if segmentation == CHARACTERS else 1
             self.lexicon = self._lexicon_keys(class_lexicon)
@@ -465,11 +563,46 @@ class TextPipeline:
                if 1 <= len(tokens) <= self.lexicon_ngrams}
         return {name: sorted({key[str(w)] for w in class_lexicon[name] if str(w) in key}) for name in names}
 
+    def fit_tfidf(self, texts: Sequence[str], min_df: int = 1, batch_size: int = 2048) -> TextPipeline:
+        """Add the TF-IDF member's vocabulary, fitted on ``texts``: every word and character
+        term (:func:`tfidf_terms` of the featurizer's tokens) in at least ``min_df`` of them,
+        most frequent first, with scikit-learn's smoothed idf ``ln((1 + N) / (1 + df)) + 1``;
+        the featurizer then also gives ``"tfidf_ids"`` / ``"tfidf_values"``.
+
+        Args:
+            texts: the training texts (raw).
+            min_df: the fewest texts a term must occur in.
+            batch_size: texts per featurizer call.
+
+        Returns:
+            ``self``.
+        """
+        if self.featurizer is None:
+            raise RuntimeError("call fit() or load() first")
+        prepared = self.prepare(check_texts(texts))
+        frequency: list[Counter] = [Counter(), Counter()]
+        for start in range(0, len(prepared), batch_size):
+            chunk = [t.encode("utf-8", "replace") for t in prepared[start : start + batch_size]]
+            for counter, terms in zip(frequency, tfidf_terms(self.featurizer.split(tf.constant(chunk)))):
+                for row in terms.to_list():
+                    counter.update(set(row))
+        n = len(prepared)
+        parts = [sorted((t for t, c in counter.items() if c >= min_df), key=lambda t: (-counter[t], t))
+                 for counter in frequency]
+        if not parts[0] or not parts[1]:
+            raise ValueError(f"no TF-IDF term occurs in {min_df} of the {n} training texts")
+        self.tfidf_vocabulary = [[t.decode("utf-8") for t in part] for part in parts]
+        self.tfidf_idf = [math.log((1 + n) / (1 + counter[t])) + 1.0
+                          for counter, part in zip(frequency, parts) for t in part]
+        self._build_featurizer()
+        return self
+
     def _build_featurizer(self):
         self.featurizer = TextFeaturizer(
             self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length,
             segmentation=self.segmentation, ebow_ngrams=self.ebow_ngrams,
             lexicon=self.lexicon, lexicon_ngrams=self.lexicon_ngrams,
+            tfidf_vocabulary=self.tfidf_vocabulary, tfidf_idf=self.tfidf_idf,
         )
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
@@ -542,6 +675,8 @@ class TextPipeline:
             "ebow_idf": self.ebow_idf,
             "lexicon": self.lexicon,
             "lexicon_ngrams": self.lexicon_ngrams,
+            "tfidf_vocabulary": self.tfidf_vocabulary,
+            "tfidf_idf": self.tfidf_idf,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -589,6 +724,8 @@ class TextPipeline:
         pipeline.ebow_idf = [float(v) for v in config.get("ebow_idf", [])]
         pipeline.lexicon = config.get("lexicon") or None
         pipeline.lexicon_ngrams = int(config.get("lexicon_ngrams", 1))
+        pipeline.tfidf_vocabulary = config.get("tfidf_vocabulary")
+        pipeline.tfidf_idf = config.get("tfidf_idf")
         pipeline._build_featurizer()
         return pipeline
 
