@@ -48,6 +48,8 @@ def read_sentences(path: Path = SENTENCES) -> list[tuple[str, list[str]]]:
 
 def check(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = False) -> dict:
     """Score ``model`` on ``rows``; returns the counts printed by :func:`report`."""
+    from lem_keras.decision import decide
+
     names = list(model.emotion_names)
     for _, gold in rows:
         unknown = set(gold) - set(names)
@@ -56,8 +58,7 @@ def check(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = Fa
     details = model(pipeline.transform([text for text, _ in rows]), return_details=True)
     probs = np.asarray(details["probabilities"])
     z = np.asarray(details["latent_distribution"])
-    thresholds = np.asarray(model.get_thresholds())
-    predicted = probs >= thresholds
+    predicted = decide(probs, model.get_thresholds(), model.decision_rule)
     out = {"emotional": 0, "top1": 0, "gold": 0, "gold_predicted": 0, "any_gold": 0, "empty": 0, "neutral": 0,
            "neutral_clean": 0, "failures": []}
     for i, (text, gold) in enumerate(rows):
@@ -86,7 +87,7 @@ def check(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = Fa
     out["prob_min"], out["prob_max"] = float(probs.min()), float(probs.max())
     out["saturated"] = float(np.mean((probs < 0.005) | (probs > 0.995)))
     out["z_min"], out["z_max"] = float(z.min()), float(z.max())
-    out["thresholds"] = {n: round(float(t), 3) for n, t in zip(names, thresholds)}
+    out["thresholds"] = {n: round(float(t), 3) for n, t in zip(names, model.get_thresholds())}
     return out
 
 

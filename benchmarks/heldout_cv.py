@@ -33,8 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from decision_rules import _cell, candidate_rules, stratified_folds
+from decision_rules import _cell, candidate_rules, decide, stratified_folds
 
+from lem_keras.decision import DEFAULT_RULE
 from lem_keras.metrics import multilabel_report
 
 KEYS = ("hamming_loss", "ranking_loss", "micro_f1", "macro_f1", "macro_pr_auc", "lrap", "jaccard")
@@ -137,10 +138,11 @@ def tables(folds: list[dict], shrinkage: list[float]) -> str:
     if all("held_tfidf" in f for f in folds):
         variants.append(("TF-IDF + LR", "_tfidf"))
     for label, suffix in variants:
-        names = rules if label == lem else {n: rules[n] for n in ("shrunk", "per_emotion_f1")}
+        shown = (DEFAULT_RULE, "shrunk", "per_emotion_f1")
+        names = rules if label == lem else {n: rules[n] for n in dict.fromkeys(shown)}
         for name, rule in names.items():
-            reports = [multilabel_report(f["held_labels"], f["held" + suffix],
-                                         rule(f["dev_labels"], f["dev" + suffix])) for f in folds]
+            reports = [multilabel_report(f["held_labels"], f["held" + suffix], predicted=decide(
+                name, f["held" + suffix], rule(f["dev_labels"], f["dev" + suffix]))) for f in folds]
             cells = " | ".join(_cell([r[k] for r in reports]) for k in KEYS)
             lines.append(f"| {label} | {name} | {cells} |")
     sentences = [f["record"]["sentences"] for f in folds if "sentences" in f["record"]]

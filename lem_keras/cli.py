@@ -261,7 +261,7 @@ def cmd_tune(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from lem_keras.calibration import expected_calibration_error
-    from lem_keras.metrics import multilabel_report
+    from lem_keras.decision import rule_report
     from lem_keras.training import load_artifacts, load_decision, predict_scores, thresholds_for
 
     # Read the data first: a bad file fails at once, before TensorFlow loads the model.
@@ -276,7 +276,7 @@ def cmd_evaluate(args) -> int:
     chosen, thresholds = thresholds_for(args.model, args.decision)
     rules = load_decision(args.model)["rules"]
     scores = predict_scores(model, pipeline, data.texts)
-    reports = {rule: multilabel_report(data.labels, scores, values) for rule, values in rules.items()}
+    reports = {rule: rule_report(data.labels, scores, values, rule) for rule, values in rules.items()}
     ece = expected_calibration_error(data.labels, scores)
     if args.plot:
         from lem_keras.plots import plot_evaluation
@@ -310,12 +310,12 @@ def cmd_predict(args) -> int:
     model, pipeline = load_artifacts(args.model)
     names = list(model.emotion_names)
     # The rule changes the emotions, never the probabilities.
-    thresholds = thresholds_for(args.model, args.decision)[1]
+    rule, thresholds = thresholds_for(args.model, args.decision)
     out = sys.stdout
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
         scores = predict_scores(model, pipeline, chunk)
-        predicted = emotions_at(scores, thresholds, names)
+        predicted = emotions_at(scores, thresholds, names, rule)
         for offset, (text, row, emotions) in enumerate(zip(chunk, scores, predicted)):
             record = {
                 "line": start + offset + 1,
@@ -365,10 +365,12 @@ def cmd_export(args) -> int:
 
     model, pipeline = load_artifacts(args.model)
     rule, thresholds = thresholds_for(args.model, args.decision)
-    model.set_thresholds(thresholds)  # baked into the `emotions` output (the model on disk is untouched)
+    # Baked into the `emotions` output (the model on disk is untouched).
+    model.set_thresholds(thresholds)
+    model.decision_rule = rule
     target = export_saved_model(model, pipeline, args.out, version=args.version)
     print(f"SavedModel written to {target} (signature serving_default: raw strings in; "
-          f"emotions at the thresholds of decision rule {rule})", file=sys.stderr)
+          f"emotions by decision rule {rule})", file=sys.stderr)
     return 0
 
 

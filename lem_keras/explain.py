@@ -67,7 +67,7 @@ def explain_text(model, pipeline, text: str) -> dict:
         "tokens": tokens,
         "latent_distribution": {n: float(z) for n, z in zip(names, details["latent_distribution"][0])},
         "probabilities": {n: float(p) for n, p in zip(names, probabilities)},
-        "emotions": emotions_at([probabilities], thresholds, names)[0],
+        "emotions": emotions_at([probabilities], thresholds, names, model.decision_rule)[0],
         "attention": {n: [float(a) for a in row] for n, row in zip(names, attention)},
     }
 

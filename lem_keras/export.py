@@ -7,8 +7,10 @@ Keras's own ``keras.export.ExportArchive``.
 
 Signature ``serving_default``:
     input  ``texts``: tf.string (batch,)
-    output ``probabilities`` float32 (batch, K), ``emotions`` int32 (batch, K) — multi-hot at
-    the model's calibrated thresholds — and ``latent_distribution`` float32 (batch, K).
+    output ``probabilities`` float32 (batch, K), ``emotions`` int32 (batch, K) — multi-hot by
+    the model's decision rule (``model.decision_rule``: at its calibrated thresholds, and for
+    ``expected_jaccard`` also each text's expected-Jaccard set, computed in-graph) — and
+    ``latent_distribution`` float32 (batch, K).
 
 The model is a :class:`~lem_keras.model.LatentEmotionMemory` or a seed ensemble
 (:class:`~lem_keras.ensemble.LatentEmotionEnsemble`): the same signature, the ensemble's
@@ -38,11 +40,19 @@ def serving_function(model, featurizer):
     """The serving computation: strings (B,) -> dict of outputs. Traced by the exporter."""
     from keras import ops
 
+    from lem_keras.decision import SET_RULES
+    from lem_keras.layers.expected_jaccard import expected_jaccard_sets
+
+    with_sets = model.decision_rule in SET_RULES
+
     def serve(texts):
         features = featurizer(texts)
         details = model(features, training=False, return_details=True)
         probabilities = details["probabilities"]
-        emotions = ops.cast(ops.greater_equal(probabilities, model.thresholds), "int32")
+        chosen = ops.greater_equal(probabilities, model.thresholds)
+        if with_sets:  # lem_keras.decision.decide, in-graph
+            chosen = ops.logical_or(chosen, expected_jaccard_sets(probabilities))
+        emotions = ops.cast(chosen, "int32")
         return {
             "probabilities": probabilities,
             "emotions": emotions,
@@ -104,6 +114,7 @@ def export_saved_model(model, pipeline, out: str | Path, version: int = 1) -> Pa
             {
                 "emotions": list(model.emotion_names),
                 "thresholds": [float(t) for t in model.get_thresholds()],
+                "decision": model.decision_rule,
                 "language": pipeline.language,
                 "input": "pre-segmented text (tokens separated by spaces)"
                 if pipeline.language == "zh" and pipeline.segmentation != "characters"

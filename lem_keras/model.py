@@ -27,7 +27,10 @@ PHASES = ("latent", "joint")
 class DecisionThresholds:
     """The per-emotion decision thresholds of a model with ``num_emotions`` outputs and a
     non-trainable ``thresholds`` weight (K,): shared by the single model and the seed
-    ensemble."""
+    ensemble. ``decision_rule`` names the rule they belong to (``lem_keras.decision``; set
+    by ``training.finalize`` and ``training.load_artifacts``; None: thresholds alone)."""
+
+    decision_rule: str | None = None
 
     def set_thresholds(self, thresholds) -> None:
         """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
@@ -40,9 +43,11 @@ class DecisionThresholds:
         return np.asarray(self.thresholds.numpy(), dtype="float32")
 
     def predict_labels(self, inputs, batch_size: int = 256) -> np.ndarray:
-        """Binary predictions (N, K) at the stored thresholds."""
+        """Binary predictions (N, K) by the stored thresholds and ``decision_rule``."""
+        from lem_keras.decision import predict
+
         scores = self.predict(inputs, batch_size=batch_size, verbose=0)
-        return (scores >= self.get_thresholds()[None]).astype("int32")
+        return predict(scores, self.get_thresholds(), self.decision_rule)
 
 
 class TemperatureScaling:

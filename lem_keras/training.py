@@ -385,8 +385,7 @@ def finalize(model, pipeline, dev) -> Finalized:
     every decision rule (:mod:`lem_keras.decision`) on the calibrated dev probabilities;
     store the temperature and the default rule's thresholds in ``model`` and score dev."""
     from lem_keras.calibration import fit_temperature
-    from lem_keras.decision import DEFAULT_RULE, fit_rules
-    from lem_keras.metrics import multilabel_report
+    from lem_keras.decision import DEFAULT_RULE, fit_rules, rule_report
 
     if getattr(model, "temperature", None) is not None:
         # Per-emotion temperature scaling, cross-validated on SemEval dev (README "Decision
@@ -398,7 +397,8 @@ def finalize(model, pipeline, dev) -> Finalized:
     rules = fit_rules(dev.labels, scores)
     thresholds = np.asarray(rules[DEFAULT_RULE])
     model.set_thresholds(thresholds)
-    return Finalized(thresholds, multilabel_report(dev.labels, scores, thresholds), scores, rules)
+    model.decision_rule = DEFAULT_RULE
+    return Finalized(thresholds, rule_report(dev.labels, scores, thresholds, DEFAULT_RULE), scores, rules)
 
 
 def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:
@@ -740,9 +740,9 @@ def thresholds_for(model_dir: str | Path, rule: str | None = None) -> tuple[str,
 def predict_emotions(model, pipeline, texts: list[str], decision: str | None = None,
                      model_dir: str | Path | None = None, batch_size: int = 256):
     """``(probabilities (N, K), emotions)``: ``emotions[i]`` the names of the emotions text
-    ``i`` is predicted to express, at the thresholds of rule ``decision`` of ``model_dir``
-    (None: the model's own thresholds, its default rule). The rule changes the emotions,
-    never the probabilities.
+    ``i`` is predicted to express, by rule ``decision`` of ``model_dir`` (None: the model's
+    own thresholds and rule, its default: ``model.decision_rule``, set by :func:`finalize`
+    and :func:`load_artifacts`). The rule changes the emotions, never the probabilities.
 
     Example::
 
@@ -751,24 +751,29 @@ def predict_emotions(model, pipeline, texts: list[str], decision: str | None = N
                                             model_dir="DIR")
     """
     if decision is None:
-        thresholds = model.get_thresholds()
+        rule, thresholds = getattr(model, "decision_rule", None), model.get_thresholds()
     elif model_dir is None:
         raise ValueError("decision= needs model_dir= (the directory whose decision.json holds the rules)")
     else:
-        thresholds = thresholds_for(model_dir, decision)[1]
+        rule, thresholds = thresholds_for(model_dir, decision)
     scores = predict_scores(model, pipeline, texts, batch_size=batch_size)
-    return scores, emotions_at(scores, thresholds, model.emotion_names)
+    return scores, emotions_at(scores, thresholds, model.emotion_names, rule)
 
 
-def emotions_at(scores, thresholds, names) -> list[list[str]]:
-    """The names of the emotions each row of ``scores`` (N, K) predicts: probability at or
-    above the emotion's threshold, the most probable first (ties in column order).
+def emotions_at(scores, thresholds, names, rule: str | None = None) -> list[list[str]]:
+    """The names of the emotions each row of ``scores`` (N, K) predicts under decision rule
+    ``rule`` (``lem_keras.decision.decide``; None: probability at or above the emotion's
+    threshold), the most probable first (ties in column order).
 
     >>> emotions_at([[0.2, 0.9, 0.6]], [0.5, 0.5, 0.5], ["anger", "joy", "love"])
     [['joy', 'love']]
     """
-    ranked = [sorted(range(len(names)), key=lambda k, row=row: -float(row[k])) for row in scores]  # stable
-    return [[names[k] for k in order if row[k] >= thresholds[k]] for row, order in zip(scores, ranked)]
+    from lem_keras.decision import decide
+
+    scores = np.asarray(scores, dtype="float64").reshape(-1, len(names))
+    chosen = decide(scores, thresholds, rule)
+    ranked = np.argsort(-scores, axis=1, kind="stable")
+    return [[names[k] for k in order if row[k]] for row, order in zip(chosen, ranked)]
 
 
 def load_artifacts(model_dir: str | Path):
@@ -797,6 +802,10 @@ def load_artifacts(model_dir: str | Path):
     except (ValueError, KeyError, TypeError) as error:
         problem = _load_problem(None, error)
         raise ValueError(f"{directory / PIPELINE_FILE}: cannot load the text pipeline: {problem}") from error
+    try:
+        model.decision_rule = load_decision(directory)["default"]
+    except ValueError:  # no rules on record: the model's thresholds alone (commands that need
+        model.decision_rule = None  # the rules read them again and say what is wrong)
     return model, pipeline
 
 

@@ -182,7 +182,8 @@ def _tfidf_member(terms: int = 9, seed: int = 3):
 def _tfidf_features(n: int = 5, terms: int = 9) -> dict:
     rng = np.random.default_rng(7)
     ids = rng.integers(0, terms, size=(n, 4)).astype("int32")
-    return {**_features(n), "tfidf_ids": ids, "tfidf_values": rng.random((n, 4)).astype("float32") * (ids > 0)}
+    values = rng.random((n, 4)).astype("float32") * (ids > 0)
+    return {**_features(n), "tfidf_ids": ids, "tfidf_values": values}
 
 
 def test_a_tfidf_member_is_blended_in_logit_space_then_tempered():
@@ -206,7 +207,7 @@ def test_a_tfidf_member_is_blended_in_logit_space_then_tempered():
     details = ensemble(x, training=False, return_details=True)
     np.testing.assert_allclose(np.asarray(details["probabilities"]), got, rtol=0, atol=1e-6)
     # Z and attention stay the members' mean.
-    z = np.mean([np.asarray(m(x, training=False, return_details=True)["latent_distribution"]) for m in members], 0)
+    z = np.mean([np.asarray(m(x, return_details=True)["latent_distribution"]) for m in members], axis=0)
     np.testing.assert_allclose(np.asarray(details["latent_distribution"]), z, rtol=0, atol=1e-6)
     # Without a TF-IDF member there is no temperature: the mean is served as it is.
     assert LatentEmotionEnsemble(members).temperature is None
@@ -223,7 +224,8 @@ def test_a_blended_ensemble_reloads_from_its_keras_file(tmp_path):
     x = _tfidf_features()
     assert loaded.tfidf_weight == 0.25
     np.testing.assert_allclose(loaded.get_temperature(), [0.8, 1.0, 1.3])
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), ensemble.predict(x, verbose=0), rtol=0, atol=1e-6)
+    expected = ensemble.predict(x, verbose=0)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=0, atol=1e-6)
 
 
 def test_tfidf_blend_is_a_checked_training_option():
@@ -506,8 +508,8 @@ def test_a_tfidf_blend_trains_resumes_and_serves_without_lem_keras(tmp_path):
 
     config = {**json.loads((FIXTURES / "tiny.json").read_text("utf-8")), "tfidf_blend": 0.3}
     (tmp_path / "blend.json").write_text(json.dumps(config), "utf-8")
-    argv = ["train", "--data", str(SEMEVAL_DIR), "--format", "semeval", "--config", str(tmp_path / "blend.json"),
-            "--epochs", "2", "--verbose", "0"]
+    argv = ["train", "--data", str(SEMEVAL_DIR), "--format", "semeval", "--config",
+            str(tmp_path / "blend.json"), "--epochs", "2", "--verbose", "0"]
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         assert main(argv + ["--out", str(tmp_path / "a")]) == 0, stderr.getvalue()[-3000:]

@@ -1,5 +1,6 @@
 """TextFeaturizer / TextPipeline: parity with `tokenize`, save and reload."""
 
+import itertools
 import json
 
 import keras
@@ -277,7 +278,7 @@ def test_tfidf_features_are_scikit_learns_on_the_tokens(tmp_path):
 
     def word_terms(text):
         tokens = text.split()
-        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
     fit_texts, probe_texts = ([" ".join(t) for t in fitted.tokenize(texts)] for texts in (TEXTS, PROBES))
     expected = []
@@ -293,6 +294,7 @@ def test_tfidf_features_are_scikit_learns_on_the_tokens(tmp_path):
     assert fitted.transform(["", "   "])["tfidf_ids"].max() == 0  # no text, no term
     # Saved and loaded with the pipeline; fitting the vocabularies again drops it.
     loaded = TextPipeline.load(fitted.save(tmp_path))
-    np.testing.assert_array_equal(loaded.transform(PROBES)["tfidf_values"], fitted.transform(PROBES)["tfidf_values"])
+    values = fitted.transform(PROBES)["tfidf_values"]
+    np.testing.assert_array_equal(loaded.transform(PROBES)["tfidf_values"], values)
     refitted = TextPipeline.load(tmp_path).fit(TEXTS, LABELS, language="en", min_count=1, ebow_min_df=1)
     assert refitted.tfidf_vocabulary is None and "tfidf_ids" not in refitted.transform(TEXTS[:1])

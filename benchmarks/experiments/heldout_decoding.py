@@ -24,39 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from lem_keras import calibration, decision, metrics
-
-
-def _pmf(p: np.ndarray) -> np.ndarray:
-    """Poisson-binomial pmf of the number of positives: (N, m) probabilities -> (N, m + 1)."""
-    out = np.zeros((p.shape[0], p.shape[1] + 1))
-    out[:, 0] = 1.0
-    for j in range(p.shape[1]):
-        q = p[:, j : j + 1]
-        out[:, 1:] = out[:, 1:] * (1 - q) + out[:, :-1] * q
-        out[:, 0] *= 1 - q[:, 0]
-    return out
-
-
-def expected_jaccard_sets(scores: np.ndarray) -> np.ndarray:
-    """(N, K) bool: per row the top-k set with the highest expected Jaccard accuracy."""
-    n, k_all = scores.shape
-    order = np.argsort(-scores, axis=1)
-    ranked = np.take_along_axis(scores, order, axis=1)
-    best, best_k = np.full(n, -1.0), np.zeros(n, dtype=int)
-    for k in range(k_all + 1):
-        inside, outside = _pmf(ranked[:, :k]), _pmf(ranked[:, k:])
-        if k == 0:
-            value = outside[:, 0]  # an empty prediction is right only for an empty gold set
-        else:
-            a, b = np.arange(k + 1)[:, None], np.arange(k_all - k + 1)[None, :]
-            value = np.einsum("na,nb,ab->n", inside, outside, a / (k + b))
-        better = value > best
-        best[better], best_k[better] = value[better], k
-    chosen = np.zeros((n, k_all), dtype=bool)
-    rows = np.repeat(np.arange(n), best_k)
-    cols = np.concatenate([order[i, : best_k[i]] for i in range(n)]) if best_k.any() else np.array([], int)
-    chosen[rows, cols] = True
-    return chosen
+from lem_keras.layers.expected_jaccard import expected_jaccard_sets
 
 
 def _scores(y, predicted) -> list[float]:
@@ -89,7 +57,7 @@ def main(argv=None) -> int:
             rows.setdefault(f"TF-IDF weight {w:g}, shrunk", []).append(_scores(y, held >= thresholds))
             if w not in (0.0, 0.3):
                 continue
-            sets = expected_jaccard_sets(held)
+            sets = np.asarray(expected_jaccard_sets(held.astype("float32")))
             for c in (1.0, 1.2, 1.4, None):
                 label = f"TF-IDF weight {w:g}, expected-Jaccard set" + (f" ∪ shrunk × {c:g}" if c else "")
                 union = sets | (held >= np.minimum(c * thresholds, 0.999)) if c else sets
