@@ -69,6 +69,57 @@ def test_shrunk_is_the_positive_weighted_mean_of_own_and_global(case):
     assert share[rare] == pytest.approx(lam / (n[rare] + lam))
 
 
+def _expected_jaccard_by_enumeration(p: np.ndarray, chosen: np.ndarray) -> float:
+    """E[Jaccard(gold, chosen)] over every gold set, the emotions independent with probabilities p."""
+    import itertools
+
+    value = 0.0
+    for gold in itertools.product([0, 1], repeat=len(p)):
+        gold = np.array(gold, bool)
+        weight = np.prod(np.where(gold, p, 1 - p))
+        union = (gold | chosen).sum()
+        value += weight * ((gold & chosen).sum() / union if union else 1.0)
+    return value
+
+
+def test_expected_jaccard_sets_are_the_best_top_k_by_enumeration():
+    from lem_keras.layers.expected_jaccard import expected_jaccard_sets
+
+    rng = np.random.default_rng(5)
+    p = np.concatenate([rng.random((40, 5)) ** rng.uniform(0.3, 3, (40, 1)),
+                        [[0.0] * 5, [0.9, 0.05, 0.05, 0.05, 0.05]]]).astype("float32")
+    sets = np.asarray(expected_jaccard_sets(p))
+    sizes = set()
+    for row, chosen in zip(p.astype("float64"), sets):
+        order = np.argsort(-row, kind="stable")
+        values = []
+        for k in range(len(row) + 1):
+            top = np.zeros(len(row), bool)
+            top[order[:k]] = True
+            values.append(_expected_jaccard_by_enumeration(row, top))
+        # The chosen set is a top-k set, and no other top-k set is expected to do better.
+        k = int(chosen.sum())
+        assert set(np.flatnonzero(chosen)) == set(order[:k])
+        assert values[k] >= max(values) - 1e-6
+        sizes.add(k)
+    assert sets[-2].sum() == 0 and sets[-1].tolist() == [True, False, False, False, False]
+    assert len(sizes) >= 3  # the rows call for sets of several sizes
+
+
+def test_decide_unites_the_thresholds_with_the_expected_jaccard_set(case):
+    y, s = case
+    thresholds = decision.fit_rule("expected_jaccard", y, s)
+    strength = decision.EXPECTED_JACCARD_SHRINKAGE
+    np.testing.assert_allclose(thresholds, decision.shrunk(y, s, strength=strength))
+    above = s >= thresholds
+    chosen = decision.decide(s, thresholds, "expected_jaccard")
+    assert (chosen >= above).all() and (chosen > above).any()
+    np.testing.assert_array_equal(decision.decide(s, thresholds, "shrunk"), above)
+    report = decision.rule_report(y, s, thresholds, "expected_jaccard")
+    assert report["jaccard"] == pytest.approx(jaccard_accuracy(y, chosen))
+    assert report["micro_f1"] == pytest.approx(micro_f1(y, chosen))
+
+
 def test_unknown_rule_is_named():
     with pytest.raises(ValueError, match="unknown decision rule 'best'.*per_emotion_f1"):
         decision.fit_rule("best", np.zeros((2, 2)), np.zeros((2, 2)))
@@ -309,3 +360,20 @@ def test_export_bakes_the_chosen_rule(edited_dir, tmp_path):
 
     model, _ = load_artifacts(edited_dir)
     np.testing.assert_array_equal(model.get_thresholds(), thresholds_for(edited_dir)[1])
+    # expected_jaccard with thresholds of 1: the emotions are the per-text sets alone, in-graph.
+    record = json.loads((edited_dir / "decision.json").read_text("utf-8"))
+    record["rules"]["expected_jaccard"] = [1.0] * 4
+    (edited_dir / "decision.json").write_text(json.dumps(record), encoding="utf-8")
+    code, _, stderr = _run(["export", "--model", edited_dir, "--out", tmp_path / "sets", "--decision",
+                            "expected_jaccard"])
+    assert code == 0, stderr
+    info = json.loads((tmp_path / "sets" / "1" / "assets.extra" / "emotions.json").read_text("utf-8"))
+    assert info["decision"] == "expected_jaccard"
+    texts = ["so happy and glad today", "terrified of the dark", "angry and sad", ""]
+    signature = tf.saved_model.load(str(tmp_path / "sets" / "1")).signatures["serving_default"]
+    out = signature(texts=tf.constant(texts))
+    from lem_keras.layers.expected_jaccard import expected_jaccard_sets
+
+    sets = np.asarray(expected_jaccard_sets(out["probabilities"].numpy())).astype("int32")
+    np.testing.assert_array_equal(out["emotions"].numpy(), sets)
+    assert sets[:3].sum(axis=1).min() >= 1 and sets[3].sum() == 0

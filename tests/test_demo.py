@@ -147,11 +147,12 @@ def test_demo_model_learns_under_any_seed(demo_model):
 
 @pytest.mark.slow
 def test_demo_model_answers_plain_sentences(demo_model):
+    from lem_keras.decision import decide
     from lem_keras.training import predict_scores
 
     names = list(demo_model.model.emotion_names)
     scores = predict_scores(demo_model.model, demo_model.pipeline, [text for text, _ in PLAIN_SENTENCES])
-    predicted = scores >= demo_model.thresholds
+    predicted = decide(scores, demo_model.thresholds, demo_model.model.decision_rule)
     misses = [
         (text, gold, [names[k] for k in np.flatnonzero(row)])
         for (text, gold), row in zip(PLAIN_SENTENCES, predicted)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lem_keras import cli
+from lem_keras import cli, decision
 from lem_keras.data.demo import load_demo
 from lem_keras.data.text import segment_chinese
 from lem_keras.training import load_artifacts, named_config, save_artifacts, train
@@ -167,9 +167,11 @@ def test_parity_with_cli_predict_on_dev_file(english, english_signature, tmp_pat
     probabilities = np.asarray(details["probabilities"])
     np.testing.assert_allclose(out["probabilities"], probabilities, rtol=0, atol=1e-5)
     np.testing.assert_allclose(out["latent_distribution"], details["latent_distribution"], rtol=0, atol=1e-5)
-    thresholds = model.get_thresholds()
-    clear = np.abs(probabilities - thresholds) > 1e-5  # ignore float ties at the threshold
-    np.testing.assert_array_equal(out["emotions"][clear], (probabilities >= thresholds)[clear])
+    # The emotions are the default rule's (expected_jaccard: thresholds and the per-text set),
+    # computed in the graph on the served probabilities.
+    assert model.decision_rule == decision.DEFAULT_RULE == "expected_jaccard"
+    expected = decision.decide(out["probabilities"], model.get_thresholds(), model.decision_rule)
+    np.testing.assert_array_equal(out["emotions"], expected.astype("int32"))
 
 
 def test_fresh_process_without_lem_keras(english, english_signature, tmp_path):
