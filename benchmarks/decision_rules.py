@@ -80,11 +80,11 @@ def candidate_rules(shrinkage: list[float]) -> dict:
     return rules
 
 
-def decide(name: str, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """``lem_keras.decision.decide`` for a candidate of :func:`candidate_rules` (a λ variant of
-    ``expected_jaccard`` decides as that rule)."""
+def rule_of(name: str) -> str | None:
+    """The rule of ``lem_keras.decision`` that a candidate of :func:`candidate_rules` decides as
+    (a λ variant of ``expected_jaccard`` as that rule; the others by their thresholds alone)."""
     rule = name.split(" λ=")[0]
-    return decision.decide(scores, thresholds, rule if rule in decision.SET_RULES else None)
+    return rule if rule in decision.SET_RULES else None
 
 
 def cross_validate(runs: list[dict], rules: dict, folds: int, repeats: int, seed: int,
@@ -104,7 +104,7 @@ def cross_validate(runs: list[dict], rules: dict, folds: int, repeats: int, seed
                     s_fit = calibration.apply_temperature(s_fit, t)
                     s_held = calibration.apply_temperature(s_held, t)
                 for name, rule in rules.items():
-                    predictions[name][held] = decide(name, s_held, rule(y[fit], s_fit))
+                    predictions[name][held] = decision.decide(s_held, rule(y[fit], s_fit), rule_of(name))
             for name in rules:
                 results[(run["model"], name)].append(_threshold_metrics(y, predictions[name]))
     return results
@@ -189,9 +189,8 @@ def dev_table(runs: list[dict], temperature: bool = True) -> str:
             mine = [{**r, "scores": calibration.apply_temperature(r["scores"], calibration.fit_temperature(
                 r["labels"], r["scores"], per_emotion=True))} for r in mine]
         for name in decision.RULES:
-            reports = [decision.rule_report(r["labels"], r["scores"],
-                                            decision.fit_rule(name, r["labels"], r["scores"]), name)
-                       for r in mine]
+            fitted = [decision.fit_rule(name, r["labels"], r["scores"]) for r in mine]
+            reports = [multilabel_report(r["labels"], r["scores"], t, name) for r, t in zip(mine, fitted)]
             label = f"{model} ({len(mine)} seed{'s' * (len(mine) > 1)})"
             cells = " | ".join(_cell([x[k] for x in reports]) for k in keys)
             lines.append(f"| {label} | {name} | {cells} |")

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from decision_rules import _cell, candidate_rules, decide, stratified_folds
+from decision_rules import _cell, candidate_rules, rule_of, stratified_folds
 
 from lem_keras.decision import DEFAULT_RULE
 from lem_keras.metrics import multilabel_report
@@ -141,8 +141,9 @@ def tables(folds: list[dict], shrinkage: list[float]) -> str:
         shown = (DEFAULT_RULE, "shrunk", "per_emotion_f1")
         names = rules if label == lem else {n: rules[n] for n in dict.fromkeys(shown)}
         for name, rule in names.items():
-            reports = [multilabel_report(f["held_labels"], f["held" + suffix], predicted=decide(
-                name, f["held" + suffix], rule(f["dev_labels"], f["dev" + suffix]))) for f in folds]
+            fitted = [rule(f["dev_labels"], f["dev" + suffix]) for f in folds]
+            reports = [multilabel_report(f["held_labels"], f["held" + suffix], t, rule_of(name))
+                       for f, t in zip(folds, fitted)]
             cells = " | ".join(_cell([r[k] for r in reports]) for k in KEYS)
             lines.append(f"| {label} | {name} | {cells} |")
     sentences = [f["record"]["sentences"] for f in folds if "sentences" in f["record"]]

@@ -307,9 +307,10 @@ def _calibrated(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 def _rule_reports(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict]:
     """{rule: dev report} of every rule of lem_keras.decision, fitted and scored on these data."""
-    from lem_keras.decision import fit_rules, rule_report
+    from lem_keras.decision import fit_rules
+    from lem_keras.metrics import multilabel_report
 
-    return {rule: rule_report(labels, scores, t, rule) for rule, t in fit_rules(labels, scores).items()}
+    return {rule: multilabel_report(labels, scores, t, rule) for rule, t in fit_rules(labels, scores).items()}
 
 
 def _with_scores(out: Path, group: list[dict]) -> tuple[list[tuple[dict, tuple]], list[str]]:

@@ -261,7 +261,7 @@ def cmd_tune(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from lem_keras.calibration import expected_calibration_error
-    from lem_keras.decision import rule_report
+    from lem_keras.metrics import multilabel_report
     from lem_keras.training import load_artifacts, load_decision, predict_scores, thresholds_for
 
     # Read the data first: a bad file fails at once, before TensorFlow loads the model.
@@ -276,7 +276,7 @@ def cmd_evaluate(args) -> int:
     chosen, thresholds = thresholds_for(args.model, args.decision)
     rules = load_decision(args.model)["rules"]
     scores = predict_scores(model, pipeline, data.texts)
-    reports = {rule: rule_report(data.labels, scores, values, rule) for rule, values in rules.items()}
+    reports = {rule: multilabel_report(data.labels, scores, values, rule) for rule, values in rules.items()}
     ece = expected_calibration_error(data.labels, scores)
     if args.plot:
         from lem_keras.plots import plot_evaluation

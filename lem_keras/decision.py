@@ -61,7 +61,6 @@ __all__ = [
     "label_score_arrays",
     "per_emotion_f1",
     "predict",
-    "rule_report",
     "shrunk",
 ]
 
@@ -103,13 +102,6 @@ def decide(scores, thresholds, rule: str | None = None) -> np.ndarray:
 
         chosen |= np.asarray(expected_jaccard_sets(s.astype("float32")), dtype=bool)
     return chosen
-
-
-def rule_report(y_true, scores, thresholds, rule: str | None = None) -> dict[str, float]:
-    """``lem_keras.metrics.multilabel_report`` of the predictions of :func:`decide`."""
-    from lem_keras.metrics import multilabel_report
-
-    return multilabel_report(y_true, scores, predicted=decide(scores, thresholds, rule))
 
 
 def _finish(thresholds) -> np.ndarray:

@@ -160,7 +160,7 @@ def macro_pr_auc(y_true, scores) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
-def multilabel_report(y_true, scores, thresholds=0.5, predicted=None) -> dict[str, float]:
+def multilabel_report(y_true, scores, thresholds=0.5, rule: str | None = None) -> dict[str, float]:
     """All the metrics at once.
 
     Args:
@@ -168,17 +168,19 @@ def multilabel_report(y_true, scores, thresholds=0.5, predicted=None) -> dict[st
         scores: probabilities (N, K).
         thresholds: a float or one threshold per emotion (K,); an emotion is predicted
             when its score is >= its threshold.
-        predicted: the predictions (N, K) instead, when a decision rule made them
-            (``lem_keras.decision.rule_report``).
+        rule: the decision rule the thresholds belong to (``lem_keras.decision.decide``:
+            ``expected_jaccard`` adds each text's expected-Jaccard set); None: thresholds alone.
 
     Returns:
         dict with ``hamming_loss``, ``ranking_loss``, ``micro_f1``, ``macro_f1``,
         ``macro_pr_auc``, ``lrap`` and ``jaccard`` (definitions in the module docstring).
     """
     y, s = _as_arrays(y_true, scores)
-    p = _predict(s, thresholds) if predicted is None else np.asarray(predicted).astype(bool)
-    if p.shape != y.shape:
-        raise ValueError(f"predictions {p.shape} and labels {y.shape} must both be (N, K)")
+    p = _predict(s, thresholds)
+    if rule is not None:
+        from lem_keras.decision import decide
+
+        p = decide(s, thresholds, rule)
     return {
         "hamming_loss": hamming_loss(y, p),
         "ranking_loss": ranking_loss(y, s),

@@ -385,7 +385,8 @@ def finalize(model, pipeline, dev) -> Finalized:
     every decision rule (:mod:`lem_keras.decision`) on the calibrated dev probabilities;
     store the temperature and the default rule's thresholds in ``model`` and score dev."""
     from lem_keras.calibration import fit_temperature
-    from lem_keras.decision import DEFAULT_RULE, fit_rules, rule_report
+    from lem_keras.decision import DEFAULT_RULE, fit_rules
+    from lem_keras.metrics import multilabel_report
 
     if getattr(model, "temperature", None) is not None:
         # Per-emotion temperature scaling, cross-validated on SemEval dev (README "Decision
@@ -398,7 +399,8 @@ def finalize(model, pipeline, dev) -> Finalized:
     thresholds = np.asarray(rules[DEFAULT_RULE])
     model.set_thresholds(thresholds)
     model.decision_rule = DEFAULT_RULE
-    return Finalized(thresholds, rule_report(dev.labels, scores, thresholds, DEFAULT_RULE), scores, rules)
+    report = multilabel_report(dev.labels, scores, thresholds, DEFAULT_RULE)
+    return Finalized(thresholds, report, scores, rules)
 
 
 def predict_scores(model, pipeline, texts: list[str], batch_size: int = 256) -> np.ndarray:

@@ -17,7 +17,7 @@ import pytest
 
 from lem_keras import calibration, decision
 from lem_keras.cli import main
-from lem_keras.metrics import jaccard_accuracy, micro_f1
+from lem_keras.metrics import jaccard_accuracy, micro_f1, multilabel_report
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "cli"
@@ -115,7 +115,7 @@ def test_decide_unites_the_thresholds_with_the_expected_jaccard_set(case):
     chosen = decision.decide(s, thresholds, "expected_jaccard")
     assert (chosen >= above).all() and (chosen > above).any()
     np.testing.assert_array_equal(decision.decide(s, thresholds, "shrunk"), above)
-    report = decision.rule_report(y, s, thresholds, "expected_jaccard")
+    report = multilabel_report(y, s, thresholds, "expected_jaccard")
     assert report["jaccard"] == pytest.approx(jaccard_accuracy(y, chosen))
     assert report["micro_f1"] == pytest.approx(micro_f1(y, chosen))
 

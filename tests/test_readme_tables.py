@@ -138,7 +138,8 @@ def _row(section: str, label: str) -> list[str]:
 
 
 def test_tables_from_dev_scores(tmp_path):
-    from lem_keras.decision import DEFAULT_RULE, RULES, fit_rule, rule_report
+    from lem_keras.decision import DEFAULT_RULE, RULES, fit_rule
+    from lem_keras.metrics import multilabel_report
 
     runs, labels, lem_scores = _npz_runs(tmp_path)
     results = reproduce.rule_results(tmp_path, runs)
@@ -150,7 +151,7 @@ def test_tables_from_dev_scores(tmp_path):
         assert shown == [f"**{r}** (default)" if r == DEFAULT_RULE else r for r in RULES]
     # The ensemble: the mean of the seeds' calibrated probabilities, under the default rule.
     mean = np.mean([reproduce._calibrated(labels, s) for s in lem_scores], axis=0)
-    report = rule_report(labels, mean, fit_rule(DEFAULT_RULE, labels, mean), DEFAULT_RULE)
+    report = multilabel_report(labels, mean, fit_rule(DEFAULT_RULE, labels, mean), DEFAULT_RULE)
     default = reproduce.markdown_sections(reproduce.table2_default(results))["ren-cecps"]
     assert _row(default, ensemble)[1:] == [f"{report[m]:.3f}" for m in reproduce.METRICS]
     assert _row(default, "LEM")[0] == "2"
@@ -163,5 +164,5 @@ def test_tables_from_dev_scores(tmp_path):
     anxiety = 2 * np.sum(predicted[:, 4] & (labels[:, 4] == 1)) / (predicted[:, 4].sum() + labels[:, 4].sum())
     cells = _row(table3, "TF-IDF word+char LR")
     assert cells[1] == f"{anxiety:.3f}"
-    macro = rule_report(labels, tfidf["scores"], runs[0]["thresholds"])["macro_f1"]
+    macro = multilabel_report(labels, tfidf["scores"], runs[0]["thresholds"])["macro_f1"]
     assert cells[-1] == f"{macro:.3f}"
