@@ -61,7 +61,10 @@ def plot_evaluation(y_true, scores, thresholds, emotion_names: Sequence[str], pa
              xlim=(0, 1), ylim=(0, 1))
     axes.legend(loc="upper left", fontsize=7, title=f"mean ECE {ece.mean():.3f}", title_fontsize=7)
     if rule:
-        figure.suptitle(f"precision–recall at the thresholds of rule {rule}")
+        from lem_keras.decision import SET_RULES
+
+        extra = " (its per-text sets add emotions under them)" if rule in SET_RULES else ""
+        figure.suptitle(f"precision–recall at the thresholds of rule {rule}{extra}")
     figure.savefig(path, dpi=100)
     return figure
 
