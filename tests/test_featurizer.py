@@ -298,3 +298,38 @@ def test_tfidf_features_are_scikit_learns_on_the_tokens(tmp_path):
     np.testing.assert_array_equal(loaded.transform(PROBES)["tfidf_values"], values)
     refitted = TextPipeline.load(tmp_path).fit(TEXTS, LABELS, language="en", min_count=1, ebow_min_df=1)
     assert refitted.tfidf_vocabulary is None and "tfidf_ids" not in refitted.transform(TEXTS[:1])
+
+
+def test_a_long_text_keeps_its_heaviest_tfidf_terms_normalised():
+    from lem_keras.data.featurizer import TFIDF_MAX_TERMS
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}x" for i in range(600)]
+    texts = [" ".join(rng.choice(words, 30)) for _ in range(60)]
+    labels = rng.integers(0, 2, (60, 2))
+    fitted = TextPipeline().fit(texts, labels, language="en", min_count=1, ebow_min_df=1).fit_tfidf(texts)
+    common = " ".join(words[:5])  # in many texts: low idf
+    features = fitted.transform([" ".join(words) + " " + common * 3, texts[0]])
+    ids, values = features["tfidf_ids"], features["tfidf_values"]
+    assert (ids[0] > 0).sum() == TFIDF_MAX_TERMS and (ids[1] > 0).sum() < TFIDF_MAX_TERMS
+    split = len(fitted.tfidf_vocabulary[0])
+    for row in range(2):
+        for part in (ids[row] > 0) & (ids[row] <= split), ids[row] > split:
+            assert np.sqrt(np.sum(values[row][part] ** 2)) == pytest.approx(1.0, abs=1e-5)
+    # What is kept is the heaviest: (1 + ln count) * idf of every vocabulary term of the text.
+    from collections import Counter
+
+    from lem_keras.data.featurizer import tfidf_terms
+
+    long_text = fitted.prepare([" ".join(words) + " " + common * 3])[0]
+    word_terms, char_terms = tfidf_terms(fitted.featurizer.split(tf.constant([long_text])))
+    counts = Counter()
+    for start, vocabulary, terms in ((1, fitted.tfidf_vocabulary[0], word_terms),
+                                     (split + 1, fitted.tfidf_vocabulary[1], char_terms)):
+        index = {t: start + i for i, t in enumerate(vocabulary)}
+        counts.update(index[t] for t in (t.decode() for t in terms[0].numpy()) if t in index)
+    weight = {i: (1 + np.log(c)) * fitted.tfidf_idf[i - 1] for i, c in counts.items()}
+    cut = sorted(weight.values(), reverse=True)[TFIDF_MAX_TERMS - 1]
+    kept = set(ids[0][ids[0] > 0].tolist())
+    assert len(weight) > TFIDF_MAX_TERMS and kept <= set(weight)
+    assert min(weight[i] for i in kept) >= cut - 1e-4 >= max(weight[i] for i in set(weight) - kept) - 2e-4

@@ -98,7 +98,8 @@ def _lexicon_separator(segmentation: str | None) -> str:
 #: ``char_wb`` analyzer), as ``lem_keras.baselines.TfidfLogisticRegression`` reads raw text.
 TFIDF_WORD_NGRAMS = 2
 TFIDF_CHAR_NGRAMS = (2, 5)
-#: The most distinct vocabulary terms kept per text (a 280-character tweet has about 600).
+#: The most distinct vocabulary terms kept per text, the heaviest (SemEval's tweets have at
+#: most 460; English text of about 640 characters or more reaches it).
 TFIDF_MAX_TERMS = 1024
 
 
@@ -169,7 +170,9 @@ class TextFeaturizer(keras.layers.Layer):
         vocabulary, the text's distinct terms ``"tfidf_ids": int32 (B, T)`` (0: padding) and
         their weights ``"tfidf_values": float32 (B, T)``: ``(1 + ln count) * idf``,
         L2-normalised over the word terms and over the character terms apart (scikit-learn's
-        ``TfidfVectorizer(sublinear_tf=True)``, one per kind); ``T = TFIDF_MAX_TERMS``.
+        ``TfidfVectorizer(sublinear_tf=True)``, one per kind); ``T = TFIDF_MAX_TERMS``: a
+        longer text (over about 500 characters of English) keeps its T heaviest terms,
+        normalised over those.
 
     Example:
         >>> f = TextFeaturizer("en", ["happy", "sad"], ["happy"], max_length=4)
@@ -342,6 +345,14 @@ class TextFeaturizer(keras.layers.Layer):
         cells, _, counts = tf.unique_with_counts(tf.sort(rows * width + ids))
         rows, ids = cells // width, cells % width
         values = (1.0 + tf.math.log(tf.cast(counts, tf.float32))) * tf.gather(self._tfidf_scale, ids)
+        # A text keeps its TFIDF_MAX_TERMS heaviest terms (every term of a tweet), normalised
+        # over what it keeps: by row, heaviest first, then the first ones of each row.
+        order = tf.argsort(tf.cast(rows, tf.float64) * 1e6 - tf.cast(values, tf.float64), stable=True)
+        rows, ids, values = (tf.gather(v, order) for v in (rows, ids, values))
+        first = tf.searchsorted(rows, rows, out_type=tf.int64)  # each row's first entry
+        position = tf.range(tf.size(rows, out_type=tf.int64), dtype=tf.int64) - first
+        kept = position < TFIDF_MAX_TERMS
+        rows, ids, values = rows[kept], ids[kept], values[kept]
         part = tf.cast(rows * 2 + tf.cast(ids > offset, tf.int64), tf.int32)
         norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(values), part, batch * 2))
         values = values / tf.gather(norms, part)
