@@ -147,8 +147,9 @@ def _config(run: dict, epochs: int | None):
     its resources found beside the data, and the run's overrides."""
     from lem_keras.config import named_config, resolve_data_paths
 
-    # One model per run (seed): the seed-ensemble rows are the mean of the seeds' dev scores.
-    overrides = {**run["overrides"], "seed": run["seed"], "ensemble": 1}
+    # One LEM per run (seed), without the TF-IDF member: the paper's model and its ablations;
+    # the seed-ensemble rows are the mean of the seeds' dev scores.
+    overrides = {"tfidf_blend": 0.0, **run["overrides"], "seed": run["seed"], "ensemble": 1}
     if epochs:
         overrides["epochs"] = epochs
     config = named_config(run.get("config", run["dataset"])).replace(**overrides)

@@ -512,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
                    no_rle=False)
 
     p = sub.add_parser("evaluate", help="the full metric table of a model on a labelled file",
-                       description="Score a trained model on a labelled file at the model's thresholds.")
+                       description="Score a trained model on a labelled file under each decision rule.")
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled file (e.g. SemEval test-gold)")
     p.add_argument("--format", choices=FORMATS, help="data format (default: from the file extension)")
@@ -531,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--input", metavar="FILE", help="UTF-8 text, one text per line (default: stdin)")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=256, help="texts per prediction batch")
-    _add_decision_option(p, "the thresholds that turn probabilities into the predicted emotions")
+    _add_decision_option(p, "how the probabilities become the predicted emotions")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("pretrain-embeddings",
@@ -573,7 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a directory written by `lem-keras train`")
     p.add_argument("--out", required=True, metavar="DIR", help="model base path, e.g. saved_models/NAME")
     p.add_argument("--version", type=POSITIVE_INT, default=1, help="model version subdirectory")
-    _add_decision_option(p, "the thresholds baked into the SavedModel's `emotions` output")
+    _add_decision_option(p, "the rule (thresholds, and per-text sets for expected_jaccard) baked into "
+                         "the SavedModel's `emotions` output")
     p.set_defaults(func=cmd_export)
     return parser
 

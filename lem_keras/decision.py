@@ -93,14 +93,16 @@ def predict(scores, thresholds, rule: str | None = None) -> np.ndarray:
 
 
 def decide(scores, thresholds, rule: str | None = None) -> np.ndarray:
-    """The predicted emotions, bool (N, K): ``scores >= thresholds``, and for a rule of
-    :data:`SET_RULES` also each text's expected-Jaccard set (None: thresholds alone)."""
+    """The predicted emotions, bool (N, K) (or (K,) for one text's scores): ``scores >=
+    thresholds``, and for a rule of :data:`SET_RULES` also each text's expected-Jaccard set
+    (None: thresholds alone)."""
     s = np.asarray(scores, dtype="float64")
     chosen = s >= np.asarray(thresholds, dtype="float64")
     if rule in SET_RULES and s.size:
         from lem_keras.layers.expected_jaccard import expected_jaccard_sets
 
-        chosen |= np.asarray(expected_jaccard_sets(s.astype("float32")), dtype=bool)
+        rows = s.reshape(-1, s.shape[-1]).astype("float32")  # one text (K,) or a batch (N, K)
+        chosen |= np.asarray(expected_jaccard_sets(rows), dtype=bool).reshape(s.shape)
     return chosen
 
 

@@ -50,8 +50,8 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
         return_details: if true, a dict with the members' MEAN ``probabilities`` (batch, K),
             their MEAN latent distribution Z ``latent_distribution`` (batch, K) and their
             MEAN last-hop input ``attention`` (batch, K, L) (each member's attention rows sum
-            to one over the tokens, and so does their mean); otherwise the mean probabilities
-            (blended with the TF-IDF member's, when there is one).
+            to one over the tokens, and so does their mean); otherwise the mean probabilities.
+            With a TF-IDF member, ``probabilities`` (either way) is the blend, not the mean.
 
     A text without evidence gets probability 0 from every member, so from the ensemble too.
 
@@ -163,7 +163,7 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
             serialized = keras.saving.serialize_keras_object(member)
             serialized.pop("compile_config", None)  # served, not trained: no optimizers
             members.append(serialized)
-        config = {**super().get_config(), "members": members}
+        config = {**super().get_config(), "members": members, **self.decision_config()}
         if self.tfidf is not None:
             config.update(tfidf=keras.saving.serialize_keras_object(self.tfidf),
                           tfidf_weight=self.tfidf_weight)
@@ -172,7 +172,8 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        rule = config.pop("decision_rule", None)
         members = [keras.saving.deserialize_keras_object(m) for m in config.pop("members")]
         if config.get("tfidf") is not None:
             config["tfidf"] = keras.saving.deserialize_keras_object(config["tfidf"])
-        return cls(members, **config)
+        return cls(members, **config).with_decision_rule(rule)

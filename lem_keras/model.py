@@ -28,9 +28,19 @@ class DecisionThresholds:
     """The per-emotion decision thresholds of a model with ``num_emotions`` outputs and a
     non-trainable ``thresholds`` weight (K,): shared by the single model and the seed
     ensemble. ``decision_rule`` names the rule they belong to (``lem_keras.decision``; set
-    by ``training.finalize`` and ``training.load_artifacts``; None: thresholds alone)."""
+    by ``training.finalize``, saved in the ``.keras`` file; None: thresholds alone)."""
 
     decision_rule: str | None = None
+
+    def decision_config(self) -> dict:
+        """``{"decision_rule": rule}`` for ``get_config`` (empty without a rule), so that the
+        ``.keras`` file keeps the rule its thresholds belong to."""
+        return {"decision_rule": self.decision_rule} if self.decision_rule is not None else {}
+
+    def with_decision_rule(self, rule: str | None):
+        """``self``, its ``decision_rule`` set (``from_config``)."""
+        self.decision_rule = rule
+        return self
 
     def set_thresholds(self, thresholds) -> None:
         """Set the per-emotion decision thresholds (a float or an array of shape (K,))."""
@@ -594,10 +604,12 @@ class LatentEmotionMemory(DecisionThresholds, TemperatureScaling, keras.Model):
             "embedding_initializer": keras.initializers.serialize(self.embedding_initializer),
             "seed": self.seed,
             **self.options.model_options(),
+            **self.decision_config(),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        rule = config.pop("decision_rule", None)
         config["embedding_initializer"] = keras.initializers.deserialize(config["embedding_initializer"])
-        return cls(**config)
+        return cls(**config).with_decision_rule(rule)

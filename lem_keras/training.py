@@ -804,6 +804,11 @@ def load_artifacts(model_dir: str | Path):
     except (ValueError, KeyError, TypeError) as error:
         problem = _load_problem(None, error)
         raise ValueError(f"{directory / PIPELINE_FILE}: cannot load the text pipeline: {problem}") from error
+    tfidf = getattr(model, "tfidf", None)
+    if tfidf is not None and pipeline.featurizer.tfidf_size != tfidf.num_terms:
+        raise ValueError(f"{directory / PIPELINE_FILE}: the model's TF-IDF member reads {tfidf.num_terms} "
+                         f"term ids, this text pipeline gives {pipeline.featurizer.tfidf_size} (not the "
+                         "pipeline it was trained with?)")
     try:
         model.decision_rule = load_decision(directory)["default"]
     except ValueError:  # no rules on record: the model's thresholds alone (commands that need

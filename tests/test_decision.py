@@ -115,6 +115,8 @@ def test_decide_unites_the_thresholds_with_the_expected_jaccard_set(case):
     chosen = decision.decide(s, thresholds, "expected_jaccard")
     assert (chosen >= above).all() and (chosen > above).any()
     np.testing.assert_array_equal(decision.decide(s, thresholds, "shrunk"), above)
+    one_text = decision.decide(s[3], thresholds, "expected_jaccard")
+    np.testing.assert_array_equal(one_text, chosen[3])
     report = multilabel_report(y, s, thresholds, "expected_jaccard")
     assert report["jaccard"] == pytest.approx(jaccard_accuracy(y, chosen))
     assert report["micro_f1"] == pytest.approx(micro_f1(y, chosen))

@@ -219,10 +219,13 @@ def test_a_blended_ensemble_reloads_from_its_keras_file(tmp_path):
     ensemble = LatentEmotionEnsemble.from_members(_members(2), tfidf=_tfidf_member(), tfidf_weight=0.25)
     ensemble.set_temperature([0.8, 1.0, 1.3])
     ensemble.set_thresholds([0.3, 0.4, 0.6])
+    ensemble.decision_rule = "expected_jaccard"
     ensemble.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     x = _tfidf_features()
     assert loaded.tfidf_weight == 0.25
+    # The rule the thresholds belong to travels with them; a member keeps its own (none here).
+    assert loaded.decision_rule == "expected_jaccard" and loaded.members[0].decision_rule is None
     np.testing.assert_allclose(loaded.get_temperature(), [0.8, 1.0, 1.3])
     expected = ensemble.predict(x, verbose=0)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=0, atol=1e-6)
@@ -551,3 +554,9 @@ def test_a_tfidf_blend_trains_resumes_and_serves_without_lem_keras(tmp_path):
     result = _python([script, json.dumps(texts), str(tmp_path / "saved" / "1")], tmp_path, env)
     served = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(served, scores, rtol=0, atol=1e-5)
+
+    # A pipeline without the member's vocabulary (a member's own) is refused by name.
+    shutil.copy(tmp_path / "a" / "members" / "1" / "pipeline.json", tmp_path / "a" / "pipeline.json")
+    with pytest.raises(ValueError, match=r"pipeline.json: the model's TF-IDF member reads \d+ term ids, "
+                                         r"this text pipeline gives 0"):
+        load_artifacts(tmp_path / "a")

@@ -166,3 +166,18 @@ def test_tables_from_dev_scores(tmp_path):
     assert cells[1] == f"{anxiety:.3f}"
     macro = multilabel_report(labels, tfidf["scores"], runs[0]["thresholds"])["macro_f1"]
     assert cells[-1] == f"{macro:.3f}"
+
+
+def test_reproduction_runs_train_the_paper_s_single_lem(tmp_path):
+    # The shipped SemEval configuration adds a seed and a TF-IDF member; the reproduction's
+    # LEM rows (and their ablations) are one LEM each.
+    (tmp_path / "semeval").mkdir()
+    (tmp_path / "unlabeled").mkdir()
+    (tmp_path / "unlabeled" / "tweets-en.txt").write_text("a tweet\n", "utf-8")
+    (tmp_path / "lexicons").mkdir()
+    for name in ("NRC-Emotion-Lexicon-Wordlevel-v0.92.txt", "mpqa-subjclueslen1-HLTEMNLP05.tff",
+                 "opinion-lexicon-negative-words.txt", "opinion-lexicon-positive-words.txt"):
+        (tmp_path / "lexicons" / name).write_text("", "utf-8")
+    run = {"dataset": "semeval", "overrides": {"hops": 2}, "seed": 4, "path": str(tmp_path / "semeval")}
+    config = reproduce._config(run, epochs=None)
+    assert (config.ensemble, config.tfidf_blend, config.seed, config.hops) == (1, 0.0, 4, 2)

@@ -181,11 +181,12 @@ def test_short_search_on_the_demo_gives_distinct_nonzero_objectives(tmp_path):
 
 
 def test_search_trials_are_single_models_even_for_an_ensemble_configuration(tmp_path, monkeypatch):
-    """run_search trains one model per trial: the configuration's ensemble size is not searched."""
+    """run_search trains one LEM per trial: the configuration's ensemble size and TF-IDF member
+    are not searched (and not saved as if they were)."""
     seen = {}
 
     def stop(config, *args, **kwargs):
-        seen["ensemble"] = config.ensemble
+        seen["ensemble"], seen["tfidf_blend"] = config.ensemble, config.tfidf_blend
         raise RuntimeError("stop here")
 
     monkeypatch.setattr("lem_keras.training.prepare", stop)
@@ -194,7 +195,7 @@ def test_search_trials_are_single_models_even_for_an_ensemble_configuration(tmp_
     train, dev = load_demo("en")
     messages = []
     with pytest.raises(RuntimeError, match="stop here"):
-        tuning.run_search(TrainConfig(ensemble=3), train, dev, tmp_path, max_trials=1, epochs=1,
-                          log=messages.append)
-    assert seen["ensemble"] == 1
-    assert any("ensemble of 3" in m for m in messages)
+        tuning.run_search(TrainConfig(ensemble=3, tfidf_blend=0.3), train, dev, tmp_path, max_trials=1,
+                          epochs=1, log=messages.append)
+    assert seen == {"ensemble": 1, "tfidf_blend": 0.0}
+    assert any("ensemble of 3 and TF-IDF member of weight 0.3" in m for m in messages)

@@ -20,7 +20,7 @@ CELLS = [
         "import json, os, tempfile\n"
         "from pathlib import Path\n\n"
         "from lem_keras.data.demo import load_demo\n"
-        "from lem_keras.training import TrainConfig, load_artifacts, predict_scores\n"
+        "from lem_keras.training import TrainConfig, load_artifacts, predict_emotions\n"
         "from lem_keras.tuning import format_table, run_search\n\n"
         "FAST = os.environ.get('LEM_FAST') == '1'\n"
         "train, dev = load_demo('en')\n"
@@ -59,10 +59,9 @@ CELLS = [
     new_code_cell(
         "model, pipeline = load_artifacts(out)\n"
         "texts = ['what a wonderful surprise', 'this makes me so angry']\n"
-        "scores = predict_scores(model, pipeline, texts)\n"
-        "thresholds = model.get_thresholds()\n"
-        "for text, row in zip(texts, scores):\n"
-        "    print(text, '->', [n for n, p, t in zip(model.emotion_names, row, thresholds) if p >= t])"
+        "scores, emotions = predict_emotions(model, pipeline, texts)  # the model's default rule\n"
+        "for text, predicted in zip(texts, emotions):\n"
+        "    print(text, '->', predicted)"
     ),
 ]
 
