@@ -23,6 +23,12 @@ folds of HL / miF1 / maF1 / Jaccard / AP.
 (``--format ren-cecps``: the committed folds of the single character model, no fold models
 needed: the pipeline and the member are fitted per fold from the shipped configuration, and
 the blend with w = 0.3 is scored, RL and AP included.)
+
+    python benchmarks/experiments/heldout_tfidf_member.py --dev-blends results/runs
+
+(the reproduction's saved SemEval dev scores: LEM seeds 0 and 1 blended with the TF-IDF
+baseline and with the BiGRU (seeds 0 and 1) as well, scored out of fold on dev under
+``expected_jaccard``, 5 folds x 10 repeats.)
 """
 
 from __future__ import annotations
@@ -91,11 +97,16 @@ def main(argv=None) -> int:
     from lem_keras.training import _logistic_regressions, load_artifacts, load_splits
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", required=True)
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--folds")
+    parser.add_argument("--data")
+    parser.add_argument("--dev-blends", metavar="RUNS", help="the reproduction's runs folder (see above)")
     parser.add_argument("--lexicon", help="NRC EmoLex word-level file (default: beside the data)")
     parser.add_argument("--format", default="semeval", choices=("semeval", "ren-cecps"))
     args = parser.parse_args(argv)
+    if args.dev_blends:
+        return dev_blends(Path(args.dev_blends))
+    if not (args.folds and args.data):
+        parser.error("--folds and --data are needed (or --dev-blends)")
     if args.format == "ren-cecps":
         return ren_cecps(Path(args.folds), args.data)
     folds_dir = Path(args.folds)
@@ -151,6 +162,45 @@ def main(argv=None) -> int:
     print("mean over folds | HL↓ | miF1 | maF1 | Jaccard | AP")
     for label, values in rows.items():
         print(f"{label:45s}", " ".join(f"{v:.3f}" for v in np.mean(values, axis=0)))
+    return 0
+
+
+def dev_blends(runs: Path) -> int:
+    """Blends of the saved SemEval dev scores, out of fold on dev under ``expected_jaccard``."""
+    from decision_rules import stratified_folds
+    from scipy.special import expit, logit
+
+    def scores(name):
+        with np.load(runs / f"semeval__{name}.npz") as data:
+            return data["labels"].astype(int), data["scores"].astype("float64")
+
+    y = scores("lem__seed0")[0]
+
+    def calibrated(s):
+        return calibration.apply_temperature(s, calibration.fit_temperature(y, s, per_emotion=True))
+
+    lem = np.mean([calibrated(scores(f"lem__seed{k}")[1]) for k in (0, 1)], axis=0)
+    bigru = np.mean([calibrated(scores(f"bigru__seed{k}")[1]) for k in (0, 1)], axis=0)
+    tfidf = scores("tfidf__seed0")[1]
+    blends = {"LEM (2 seeds)": [(1.0, lem)], "LEM 0.7 + TF-IDF 0.3": [(0.7, lem), (0.3, tfidf)],
+              "LEM 0.7 + BiGRU 0.3": [(0.7, lem), (0.3, bigru)],
+              "LEM 0.6 + TF-IDF 0.25 + BiGRU 0.15": [(0.6, lem), (0.25, tfidf), (0.15, bigru)],
+              "LEM 0.5 + TF-IDF 0.25 + BiGRU 0.25": [(0.5, lem), (0.25, tfidf), (0.25, bigru)]}
+    print("out of fold on dev | HL↓ | miF1 | maF1 | Jaccard | AP")
+    for label, parts in blends.items():
+        s = expit(sum(w * logit(np.clip(p, 1e-6, 1 - 1e-6)) for w, p in parts))
+        values = []
+        for repeat in range(10):
+            fold = stratified_folds(y, 5, np.random.default_rng([0, repeat]))
+            predicted = np.zeros(y.shape, dtype=bool)
+            for f in range(5):
+                fit, held = fold != f, fold == f
+                t = calibration.fit_temperature(y[fit], s[fit], per_emotion=True)
+                s_fit, s_held = (calibration.apply_temperature(part, t) for part in (s[fit], s[held]))
+                thresholds = decision.fit_rule("expected_jaccard", y[fit], s_fit)
+                predicted[held] = decision.decide(s_held, thresholds, "expected_jaccard")
+            values.append(_scores(y, s, predicted))
+        print(f"{label:40s}", " ".join(f"{v:.3f}" for v in np.mean(values, axis=0)))
     return 0
 
 
