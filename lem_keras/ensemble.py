@@ -22,7 +22,7 @@ import keras
 from keras import ops
 
 from lem_keras.layers import SparseLinear
-from lem_keras.model import DecisionThresholds, LatentEmotionMemory, TemperatureScaling
+from lem_keras.model import DecisionThresholds, LatentEmotionMemory, TemperatureScaling, logit
 
 _DETAILS = ("probabilities", "latent_distribution", "attention")
 
@@ -136,10 +136,10 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
 
     def _blend(self, inputs, probabilities):
         """``sigmoid(((1 - w) logit(p) + w tfidf_logits) / T_k)``; 0 for a text without evidence."""
-        p = ops.clip(probabilities, 1e-6, 1.0 - 1e-6)
-        tfidf = ops.cast(self.tfidf((inputs["tfidf_ids"], inputs["tfidf_values"])), p.dtype)
+        tfidf = ops.cast(self.tfidf((inputs["tfidf_ids"], inputs["tfidf_values"])), probabilities.dtype)
         w = self.tfidf_weight
-        blended = self.apply_temperature(ops.sigmoid((1.0 - w) * (ops.log(p) - ops.log1p(-p)) + w * tfidf))
+        z = (1.0 - w) * logit(probabilities, eps=1e-6) + w * tfidf
+        blended = ops.sigmoid(z / ops.cast(self.temperature, z.dtype))
         return blended * LatentEmotionMemory.has_evidence(inputs, blended.dtype)
 
     def compute_output_spec(self, inputs, training=None, return_details: bool = False):

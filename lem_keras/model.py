@@ -60,21 +60,23 @@ class DecisionThresholds:
         return predict(scores, self.get_thresholds(), self.decision_rule)
 
 
+def logit(probabilities, eps: float = 1e-7):
+    """``log(p / (1 - p))`` of probabilities clipped to ``[eps, 1 - eps]`` (Keras ops)."""
+    p = ops.clip(probabilities, eps, 1.0 - eps)
+    return ops.log(p) - ops.log1p(-p)
+
+
 class TemperatureScaling:
     """The per-emotion temperature T_k of a model's served probabilities,
-    ``sigmoid(logit(p_k) / T_k)``, held in a non-trainable ``temperature`` weight (K,)
-    (None: the model serves its probabilities as they are); ``training.finalize`` fits it on
-    dev. Shared by the single model and the seed ensemble with a TF-IDF member."""
+    ``sigmoid(logit(p_k) / T_k)``, held in a non-trainable ``temperature`` weight (K,);
+    ``training.finalize`` fits it on dev when the model has one (a seed ensemble has one
+    only with a TF-IDF member). Shared by the single model and the seed ensemble."""
 
     def apply_temperature(self, probabilities):
         """``sigmoid(logit(p_k) / T_k)`` with the model's ``temperature``; an emotion whose T_k
         is 1 keeps its probability exactly (``lem_keras.calibration.apply_temperature`` in numpy)."""
-        if self.temperature is None:
-            return probabilities
         t = ops.cast(self.temperature, probabilities.dtype)
-        p = ops.clip(probabilities, 1e-7, 1.0 - 1e-7)
-        scaled = ops.sigmoid((ops.log(p) - ops.log1p(-p)) / t)
-        return ops.where(ops.equal(t, 1.0), probabilities, scaled)
+        return ops.where(ops.equal(t, 1.0), probabilities, ops.sigmoid(logit(probabilities) / t))
 
     def set_temperature(self, temperature) -> None:
         """Set the per-emotion temperature (a float or an array (K,), each > 0)."""

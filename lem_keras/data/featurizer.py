@@ -340,9 +340,9 @@ class TextFeaturizer(keras.layers.Layer):
         rows = tf.concat([word_terms.value_rowids(), char_terms.value_rowids()], axis=0)
         known = ids > 0
         ids, rows = ids[known], rows[known]
-        # Distinct (row, id) cells in row order, with their counts.
+        # Distinct (row, id) cells with their counts (ordered by row below).
         width = tf.cast(self.tfidf_size, tf.int64)
-        cells, _, counts = tf.unique_with_counts(tf.sort(rows * width + ids))
+        cells, _, counts = tf.unique_with_counts(rows * width + ids)
         rows, ids = cells // width, cells % width
         values = (1.0 + tf.math.log(tf.cast(counts, tf.float32))) * tf.gather(self._tfidf_scale, ids)
         # A text keeps its TFIDF_MAX_TERMS heaviest terms (every term of a tweet), normalised
