@@ -139,6 +139,23 @@ def test_sequence_classifier_shape():
     assert p.shape == (B, K) and np.all((p > 0) & (p < 1))
 
 
+def test_sequence_classifier_builds_inside_load_models_object_sharing_scope(monkeypatch):
+    # load_model keys shared objects by id(); a template GRU whose id() was seen before (a freed
+    # one's address reused, here forced by handing out one template) made the forward GRU the
+    # previous layer's backward GRU, and loading a seed ensemble failed at random.
+    from keras.src.saving.serialization_lib import ObjectSharingScope
+
+    template = keras.layers.GRU(4, return_sequences=True)
+    monkeypatch.setattr(keras.layers, "GRU", lambda *args, **kwargs: template)
+    with ObjectSharingScope():
+        layers = [EmotionSequenceClassifier(units=4) for _ in range(3)]
+    for layer in layers:
+        assert not layer.bigru.forward_layer.go_backwards
+        assert layer.bigru.backward_layer.go_backwards
+    forwards = {id(layer.bigru.forward_layer) for layer in layers}
+    assert len(forwards) == 3  # no GRU shared between layers
+
+
 def test_sequence_classifier_residual_reads_each_step():
     x = np.random.default_rng(0).normal(size=(B, K, 5)).astype("float32")
     plain = EmotionSequenceClassifier(units=4)

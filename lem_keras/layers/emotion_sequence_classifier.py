@@ -1,9 +1,38 @@
 """BiGRU over the emotion axis with a per-step binary classifier (eqs. 15-16)."""
 
+import contextlib
+
 import keras
 from keras import ops
 
 from lem_keras import defaults
+
+_SHARING_MAPS = ("shared_objects/id_to_obj_map", "shared_objects/id_to_config_map")
+
+
+@contextlib.contextmanager
+def _outside_object_sharing():
+    """Suspends the object-sharing scope that ``keras.saving.load_model`` opens.
+
+    ``Bidirectional.__init__`` serialises its template GRU twice inside that scope, which keys
+    objects by ``id()``. Once a template is freed, the next layer's template can get the same
+    ``id()``, and its forward GRU is then the previous layer's backward GRU ("Forward layer and
+    backward layer should have different `go_backwards` value"): loading a seed ensemble failed
+    at random. Our layers share no objects, so nothing is lost by building them outside it.
+    """
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # a Keras without the private module: nothing to suspend
+        yield
+        return
+    saved = [global_state.get_global_attribute(key) for key in _SHARING_MAPS]
+    for key in _SHARING_MAPS:
+        global_state.set_global_attribute(key, None)
+    try:
+        yield
+    finally:
+        for key, value in zip(_SHARING_MAPS, saved):
+            global_state.set_global_attribute(key, value)
 
 
 @keras.saving.register_keras_serializable(package="lem_keras")
@@ -55,11 +84,12 @@ class EmotionSequenceClassifier(keras.layers.Layer):
         self.residual = bool(residual)
         self.private_output = bool(private_output)
         self.input_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        self.bigru = keras.layers.Bidirectional(
-            keras.layers.GRU(self.units, return_sequences=True, dtype=self.dtype_policy),
-            dtype=self.dtype_policy,
-            name="emotion_bigru",
-        )
+        with _outside_object_sharing():
+            self.bigru = keras.layers.Bidirectional(
+                keras.layers.GRU(self.units, return_sequences=True, dtype=self.dtype_policy),
+                dtype=self.dtype_policy,
+                name="emotion_bigru",
+            )
         self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         if not self.private_output:
             self.classifier = keras.layers.Dense(1, name="emotion_classifier", dtype=self.dtype_policy)
