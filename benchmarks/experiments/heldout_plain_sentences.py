@@ -14,6 +14,7 @@ dev. Variants:
 * ``prior a``: label-shift correction, each emotion's logit minus ``a`` x the logit of its dev
   prevalence (a = 1: the odds a uniform prior over the emotions would give);
 * ``NRC``: the member refitted with the NRC EmoLex class counts beside its TF-IDF terms;
+* ``balanced``: the member fitted with balanced class weights, as the TF-IDF baseline is;
 * ``refit``: the member refitted on the fold's training part + dev, temperature and rule kept
   from the member fitted on the training part.
 
@@ -86,6 +87,17 @@ def _per_emotion_weight(y_dev, lem_logits, member_logits, evidence):
     return best
 
 
+def _balanced_logistic_regressions(x, labels, c: float):
+    """The member's regressions with ``class_weight="balanced"`` (the TF-IDF baseline's)."""
+    from sklearn.linear_model import LogisticRegression
+
+    kernel, bias = np.zeros((x.shape[1], labels.shape[1])), np.zeros(labels.shape[1])
+    for k in range(labels.shape[1]):
+        fitted = LogisticRegression(C=c, solver="liblinear", class_weight="balanced").fit(x, labels[:, k])
+        kernel[:, k], bias[k] = fitted.coef_[0], fitted.intercept_[0]
+    return kernel, bias
+
+
 def _score(y_held, y_dev, scores, gold) -> list[float]:
     """``[plain top-1, held-out top-1 precision, *COLUMNS]`` for scores of every part."""
     thresholds = decision.fit_rule("expected_jaccard", y_dev, scores["dev"])
@@ -149,6 +161,11 @@ def probe_fold(folds_dir: Path, f: int, splits, lexicon, rows) -> dict[str, list
     kernel, bias = _logistic_regressions(_features(pipeline, fitting.texts, lexicon), fitting.labels, 4.0)
     nrc = {p: np.asarray(_features(pipeline, t, lexicon) @ kernel + bias) for p, t in texts.items()}
     add("NRC class counts in the member", tempered(blended(nrc)))
+    fit_x = _features(pipeline, fitting.texts)
+    balanced = _balanced_logistic_regressions(fit_x, fitting.labels, 4.0)
+    add("member with balanced class weights",
+        tempered(blended({p: np.asarray(_features(pipeline, t) @ balanced[0] + balanced[1])
+                          for p, t in texts.items()})))
     refit_x = _features(pipeline, list(fitting.texts) + list(splits.dev.texts))
     kernel, bias = _logistic_regressions(refit_x, np.concatenate([fitting.labels, y_dev]), 4.0)
     refit = {p: np.asarray(_features(pipeline, t) @ kernel + bias) for p, t in texts.items()}
