@@ -147,8 +147,12 @@ def test_sequence_classifier_builds_inside_load_models_object_sharing_scope(monk
 
     template = keras.layers.GRU(4, return_sequences=True)
     monkeypatch.setattr(keras.layers, "GRU", lambda *args, **kwargs: template)
+    from keras.src.backend.common import global_state
+
     with ObjectSharingScope():
+        maps = global_state.get_global_attribute("shared_objects/id_to_obj_map")
         layers = [EmotionSequenceClassifier(units=4) for _ in range(3)]
+        assert global_state.get_global_attribute("shared_objects/id_to_obj_map") is maps  # restored
     for layer in layers:
         assert not layer.bigru.forward_layer.go_backwards
         assert layer.bigru.backward_layer.go_backwards

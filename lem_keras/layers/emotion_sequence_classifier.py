@@ -1,6 +1,7 @@
 """BiGRU over the emotion axis with a per-step binary classifier (eqs. 15-16)."""
 
 import contextlib
+import warnings
 
 import keras
 from keras import ops
@@ -22,7 +23,9 @@ def _outside_object_sharing():
     """
     try:
         from keras.src.backend.common import global_state
-    except ImportError:  # a Keras without the private module: nothing to suspend
+    except ImportError:  # a Keras without the private module: say so, and build as Keras does
+        warnings.warn("keras.src.backend.common.global_state is gone: loading a seed ensemble may "
+                      "fail at random (see lem_keras.layers.emotion_sequence_classifier)", stacklevel=2)
         yield
         return
     saved = [global_state.get_global_attribute(key) for key in _SHARING_MAPS]
