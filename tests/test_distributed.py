@@ -83,7 +83,9 @@ def test_distributed_tuning_chief_and_two_workers(tmp_path, processes):
     trials = summary["trials"]
     assert len(trials) == 4
     assert [t["status"] for t in trials] == ["COMPLETED"] * 4
-    assert {t["worker"] for t in trials} == {"tuner0", "tuner1"}, trials
+    # Every trial ran on a worker (both exited 0 above); which one takes how many is the
+    # scheduler's: a worker that starts late can find the four trials taken.
+    assert {t["worker"] for t in trials} <= {"tuner0", "tuner1"}, trials
     assert summary["objective"] == "val_macro_pr_auc"  # the configuration's threshold-free monitor
     assert all(t["val_macro_pr_auc"] is not None for t in trials)
     # The chief saved the best trial's model as `train` does.

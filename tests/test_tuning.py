@@ -170,7 +170,8 @@ def test_short_search_on_the_demo_gives_distinct_nonzero_objectives(tmp_path):
     assert named_config("demo").monitor == "val_macro_pr_auc"
     small = {k: v for k, v in TINY.items() if k not in ("epochs", "pretrain_epochs")}
     config = named_config("demo").replace(**small, seed=0)
-    space = {"gru_units": [4, 8, 16], "learning_rate": [0.001, 0.003, 0.01], "hops": [1, 2],
+    # Not 0.001: in 3 epochs on the demo it can land within 0.001 of chance, by the seed's luck.
+    space = {"gru_units": [4, 8, 16], "learning_rate": [0.003, 0.01], "hops": [1, 2],
              "pretrain_epochs": [0, 1]}
     result = tuning.run_search(config, train, dev, tmp_path / "search", tuner="bayesian", max_trials=3,
                                epochs=3, space=space, log=lambda message: None, print_table=False)
