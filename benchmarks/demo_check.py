@@ -18,6 +18,11 @@ Usage (from the repository root; one training at a time, ≈ 1 minute each on 2 
 
     python benchmarks/demo_check.py --seeds 0 1 2
     python benchmarks/demo_check.py --model runs/demo -v
+    python benchmarks/demo_check.py --tfidf ../shared/data/semeval2018-ec   # the TF-IDF + LR baseline
+
+``--tfidf DIR`` fits the TF-IDF + LR baseline (``lem_keras.baselines``; without and with
+balanced class weights) on the dataset's training split and prints its top-1 count: how hard
+the sentences are for the baseline that issue 12 quotes (27 of its own 40).
 """
 
 from __future__ import annotations
@@ -125,6 +130,41 @@ def train_demo(seed: int, config_path: str | None = None, out_dir: str | None = 
     return train(config, train_data, dev_data, out_dir=out_dir, verbose=0, log=lambda *_: None)
 
 
+def report_members(model, pipeline, rows: list[tuple[str, list[str]]]) -> None:
+    """For an ensemble, the top-1 count of each LEM member and of the TF-IDF member alone."""
+    members = list(getattr(model, "members", []))
+    if not members:
+        return
+    names = list(model.emotion_names)
+    emotional = [(text, gold) for text, gold in rows if gold]
+    features = pipeline.transform([text for text, _ in emotional])
+    scores = {f"member {k + 1}": m.predict(features, verbose=0) for k, m in enumerate(members)}
+    if getattr(model, "tfidf", None) is not None:
+        scores["TF-IDF member"] = np.asarray(model.tfidf((features["tfidf_ids"], features["tfidf_values"])))
+    counts = {label: sum(names[int(np.argmax(s))] in gold for (_, gold), s in zip(emotional, values))
+              for label, values in scores.items()}
+    print("   alone, top-1: " + ", ".join(f"{label} {n}/{len(emotional)}" for label, n in counts.items()))
+
+
+def check_tfidf(data: str, rows: list[tuple[str, list[str]]], format: str = "semeval") -> None:
+    """Print the top-1 count of TF-IDF + LR fitted on ``data``'s training split."""
+    from lem_keras.baselines import TfidfLogisticRegression
+    from lem_keras.training import load_splits
+
+    train = load_splits(data, format).train
+    names = list(train.emotion_names)
+    emotional = [(text, gold) for text, gold in rows if gold]
+    for class_weight in (None, "balanced"):
+        model = TfidfLogisticRegression(class_weight=class_weight).fit(train.texts, train.labels)
+        scores = model.predict_scores([text for text, _ in emotional])
+        misses = [f"{text!r}: gold {gold}, top {names[int(np.argmax(s))]}"
+                  for (text, gold), s in zip(emotional, scores) if names[int(np.argmax(s))] not in gold]
+        print(f"TF-IDF + LR (class_weight={class_weight}): top-1 "
+              f"{len(emotional) - len(misses)}/{len(emotional)}", flush=True)
+        for miss in misses:
+            print("   miss:", miss)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a trained model directory (default: train the demo)")
@@ -132,13 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="a JSON of TrainConfig fields instead of the shipped demo.json")
     parser.add_argument("--sentences", type=Path, default=SENTENCES)
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per sentence")
+    parser.add_argument("--tfidf", metavar="DIR", help="score TF-IDF + LR fitted on this SemEval directory")
     args = parser.parse_args(argv)
     rows = read_sentences(args.sentences)
+    if args.tfidf:
+        check_tfidf(args.tfidf, rows)
+        return 0
     if args.model:
         from lem_keras.training import load_artifacts
 
         model, pipeline = load_artifacts(args.model)
         report(args.model, check(model, pipeline, rows, args.verbose))
+        report_members(model, pipeline, rows)
         return 0
     for seed in args.seeds:
         start = time.perf_counter()
