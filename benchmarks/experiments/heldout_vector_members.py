@@ -2,8 +2,8 @@
 
 ``A`` and ``B`` are two ``benchmarks/heldout_cv.py --out`` folders of the shipped recipe on
 the same folds (two LEM members, seeds 1 and 2, and the TF-IDF member) that differ only in
-their word vectors: A the shipped fastText vectors (5 epochs), B those of
-``heldout_fasttext_15_epochs.json`` (15 epochs). Each variant averages some of the members'
+their word vectors: A the shipped fastText vectors (5 epochs), B fastText vectors pre-trained
+for 15 epochs (README "Session 11 experiments"). Each variant averages some of the members'
 stored probabilities, blends them with A's TF-IDF member as the model does (weight 0.3 in
 logit space), fits the per-emotion temperature and ``expected_jaccard`` on dev, and scores
 the held-out tweets; the difference to A is paired fold by fold. The row for A recombines
