@@ -130,8 +130,9 @@ def train_demo(seed: int, config_path: str | None = None, out_dir: str | None = 
     return train(config, train_data, dev_data, out_dir=out_dir, verbose=0, log=lambda *_: None)
 
 
-def report_members(model, pipeline, rows: list[tuple[str, list[str]]]) -> None:
-    """For an ensemble, the top-1 count of each LEM member and of the TF-IDF member alone."""
+def report_members(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = False) -> None:
+    """For an ensemble, the top-1 count of each LEM member and of the TF-IDF member alone (and,
+    ``verbose``, the sentences each misses)."""
     members = list(getattr(model, "members", []))
     if not members:
         return
@@ -141,9 +142,13 @@ def report_members(model, pipeline, rows: list[tuple[str, list[str]]]) -> None:
     scores = {f"member {k + 1}": m.predict(features, verbose=0) for k, m in enumerate(members)}
     if getattr(model, "tfidf", None) is not None:
         scores["TF-IDF member"] = np.asarray(model.tfidf((features["tfidf_ids"], features["tfidf_values"])))
-    counts = {label: sum(names[int(np.argmax(s))] in gold for (_, gold), s in zip(emotional, values))
-              for label, values in scores.items()}
-    print("   alone, top-1: " + ", ".join(f"{label} {n}/{len(emotional)}" for label, n in counts.items()))
+    misses = {label: [i for i, ((_, gold), s) in enumerate(zip(emotional, values))
+                      if names[int(np.argmax(s))] not in gold] for label, values in scores.items()}
+    print("   alone, top-1: " + ", ".join(f"{label} {len(emotional) - len(m)}/{len(emotional)}"
+                                         for label, m in misses.items()))
+    if verbose:
+        for label, missed in misses.items():
+            print(f"   {label} misses: " + "; ".join(emotional[i][0][:40] for i in missed))
 
 
 def check_tfidf(data: str, rows: list[tuple[str, list[str]]], format: str = "semeval") -> None:
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
         model, pipeline = load_artifacts(args.model)
         report(args.model, check(model, pipeline, rows, args.verbose))
-        report_members(model, pipeline, rows)
+        report_members(model, pipeline, rows, args.verbose)
         return 0
     for seed in args.seeds:
         start = time.perf_counter()

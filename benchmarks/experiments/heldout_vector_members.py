@@ -1,7 +1,8 @@
 """Mixing LEM members trained on two sets of word vectors, on the held-out folds (session 11).
 
-``A`` and ``B`` are two ``benchmarks/heldout_cv.py --out`` folders of the shipped recipe on
-the same folds (two LEM members, seeds 1 and 2, and the TF-IDF member) that differ only in
+``A`` and ``B`` are two ``benchmarks/heldout_cv.py --out`` folders of the shipped recipe, with
+their fold models (``model{f}``: the committed ``results/heldout/semeval`` has only the scores),
+on the same folds (two LEM members, seeds 1 and 2, and the TF-IDF member) that differ only in
 their word vectors: A the shipped fastText vectors (5 epochs), B fastText vectors pre-trained
 for 15 epochs (README "Session 11 experiments"). Each variant averages some of the members'
 stored probabilities, blends them with A's TF-IDF member as the model does (weight 0.3 in
@@ -46,12 +47,13 @@ VARIANTS = {
 }
 
 
-def probe_fold(a_dir: Path, b_dir: Path, f: int, splits) -> dict[str, list[float]]:
+def probe_fold(a_dir: Path, b_dir: Path, f: int, splits, folds: int,
+               split_seed: int) -> dict[str, list[float]]:
     from lem_keras.training import load_artifacts
 
     stored = {"a": dict(np.load(a_dir / f"fold{f}.npz")), "b": dict(np.load(b_dir / f"fold{f}.npz"))}
     model, pipeline = load_artifacts(a_dir / f"model{f}")
-    _, held = fold_split(splits.train, 5, f, 20261126)
+    _, held = fold_split(splits.train, folds, f, split_seed)
     y_held, y_dev = stored["a"]["held_labels"], stored["a"]["dev_labels"]
     if not np.array_equal(y_held, held.labels) or not np.array_equal(y_held, stored["b"]["held_labels"]):
         raise ValueError(f"fold {f}: the two folders do not hold the same held-out tweets")
@@ -82,12 +84,15 @@ def main(argv=None) -> int:
     parser.add_argument("--a", required=True, help="heldout_cv.py folder of the shipped recipe")
     parser.add_argument("--b", required=True, help="the same with the other vectors")
     parser.add_argument("--data", required=True)
+    parser.add_argument("--n-folds", type=int, default=5, help="heldout_cv.py's --folds")
+    parser.add_argument("--split-seed", type=int, default=20261126, help="heldout_cv.py's --split-seed")
     args = parser.parse_args(argv)
     splits = load_splits(args.data, "semeval")
     results: dict[str, list] = {}
     for path in sorted(Path(args.a).glob("fold*.npz")):
         f = int(path.stem[4:])
-        for label, values in probe_fold(Path(args.a), Path(args.b), f, splits).items():
+        for label, values in probe_fold(Path(args.a), Path(args.b), f, splits, args.n_folds,
+                                        args.split_seed).items():
             results.setdefault(label, []).append(values)
         print(f"fold {f} done", file=sys.stderr, flush=True)
     base = np.asarray(next(iter(results.values())))

@@ -1,9 +1,9 @@
 """How much the held-out check understates the shipped model: 80 % of train against all of it.
 
 The held-out check (``benchmarks/heldout_cv.py``) trains the shipped SemEval recipe on 4/5 of
-the training split (5,470 tweets) and scores the fifth; the default command trains on all
+the training split (about 5,470 tweets) and scores the fifth; the default command trains on all
 6,838. Both kinds of model are also scored on the same dev split, under the same rule fitted
-on dev (so both are optimistic alike): the difference is what the fifth of the data the fold
+on dev (so both are optimistic, presumably alike): the difference is what the fifth of the data the fold
 models lack is worth. Reads committed files only: the fold models' dev scores
 (``results/heldout/semeval/fold*.npz``) and the shipped models' (``results/runs/
 semeval__lem-shipped__seed*.npz``, ``benchmarks/reproduce.py --groups shipped``).
