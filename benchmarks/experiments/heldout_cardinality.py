@@ -26,13 +26,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 
-from lem_keras import decision, metrics
-
-
-def _scores(y, predicted) -> list[float]:
-    return [metrics.hamming_loss(y, predicted), metrics.micro_f1(y, predicted),
-            metrics.macro_f1(y, predicted), metrics.jaccard_accuracy(y, predicted)]
+from heldout_decoding import print_decision_probes
 
 
 def top_k(probabilities: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -45,32 +41,25 @@ def _features(probabilities: np.ndarray) -> np.ndarray:
     return np.c_[-np.sort(-probabilities, axis=1), probabilities.sum(axis=1)]
 
 
-def main(argv=None) -> int:
+def probe(fold) -> dict[str, np.ndarray]:
+    """The top-k decisions of one fold's held-out texts."""
     from sklearn.linear_model import LogisticRegression
 
+    y, p, y_dev, p_dev = fold["held_labels"], fold["held"], fold["dev_labels"], fold["dev"]
+    counts = LogisticRegression(max_iter=5000).fit(_features(p_dev), np.clip(y_dev.sum(axis=1), 0, 5))
+    return {
+        "top-k, k the true number (oracle)": top_k(p, y.sum(axis=1)),
+        "top-k, k predicted by LR fitted on dev": top_k(p, counts.predict(_features(p))),
+        "top-k, k the rounded sum of the probabilities":
+            top_k(p, np.clip(np.rint(p.sum(axis=1)), 0, 6).astype(int)),
+    }
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", default=str(REPO / "results" / "heldout" / "semeval"))
     args = parser.parse_args(argv)
-    paths = sorted(Path(args.folds).glob("fold*.npz"))
-    if not paths:
-        parser.error(f"no fold*.npz in {args.folds}")
-    rows: dict[str, list] = {}
-    for path in paths:
-        fold = np.load(path)
-        y, p, y_dev, p_dev = fold["held_labels"], fold["held"], fold["dev_labels"], fold["dev"]
-        thresholds = decision.fit_rule("expected_jaccard", y_dev, p_dev)
-        rows.setdefault("expected_jaccard (shipped)", []).append(
-            _scores(y, decision.decide(p, thresholds, "expected_jaccard")))
-        rows.setdefault("top-k, k the true number (oracle)", []).append(_scores(y, top_k(p, y.sum(axis=1))))
-        counts = LogisticRegression(max_iter=5000).fit(_features(p_dev), np.clip(y_dev.sum(axis=1), 0, 5))
-        rows.setdefault("top-k, k predicted by LR fitted on dev", []).append(
-            _scores(y, top_k(p, counts.predict(_features(p)))))
-        rows.setdefault("top-k, k the rounded sum of the probabilities", []).append(
-            _scores(y, top_k(p, np.clip(np.rint(p.sum(axis=1)), 0, 6).astype(int))))
-    print(f"| decision ({len(paths)} folds, mean) | HL↓ | miF1 | maF1 | Jaccard |")
-    print("|---|---|---|---|---|")
-    for label, values in rows.items():
-        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in np.mean(values, axis=0)) + " |")
+    print_decision_probes(args.folds, probe, shipped_label="expected_jaccard (shipped)")
     return 0
 
 

@@ -32,6 +32,30 @@ def _scores(y, predicted) -> list[float]:
             metrics.macro_f1(y, predicted), metrics.jaccard_accuracy(y, predicted)]
 
 
+def print_decision_probes(folds_dir, probe, shipped_label: str = "`expected_jaccard` (shipped)") -> None:
+    """Print ``| decision | HL↓ | miF1 | maF1 | Jaccard |``, the mean over the committed fold
+    scores in ``folds_dir``: first the shipped ``expected_jaccard`` fitted on dev, then each
+    ``label: predicted`` (0/1 on the held-out texts) that ``probe(fold)`` returns for a fold
+    (``fold``: the arrays of one ``fold*.npz``)."""
+    paths = sorted(Path(folds_dir).glob("fold*.npz"))
+    if not paths:
+        raise SystemExit(f"no fold*.npz in {folds_dir}")
+    rows: dict[str, list] = {}
+    for path in paths:
+        fold = dict(np.load(path))
+        y, p = fold["held_labels"], fold["held"]
+        thresholds = decision.fit_rule("expected_jaccard", fold["dev_labels"], fold["dev"])
+        shipped = decision.decide(p, thresholds, "expected_jaccard")
+        rows.setdefault(shipped_label, []).append(_scores(y, shipped))
+        for label, predicted in probe(fold).items():
+            rows.setdefault(label, []).append(_scores(y, predicted))
+        print(f"{path.name} done", file=sys.stderr, flush=True)
+    print(f"| decision ({len(paths)} folds, mean) | HL↓ | miF1 | maF1 | Jaccard |")
+    print("|---|---|---|---|---|")
+    for label, values in rows.items():
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in np.mean(values, axis=0)) + " |")
+
+
 def _blend(lem, tfidf, w: float) -> np.ndarray:
     """``sigmoid((1 - w) logit(lem) + w logit(tfidf))`` (probabilities clipped to 1e-6)."""
     from scipy.special import expit, logit

@@ -23,8 +23,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 
-from lem_keras import decision, metrics
+from heldout_decoding import print_decision_probes
+
 from lem_keras.layers.expected_jaccard import expected_jaccard_sets
 
 
@@ -80,40 +82,26 @@ class PairwiseJoint:
         return out
 
 
-def _scores(y, predicted) -> list[float]:
-    return [metrics.hamming_loss(y, predicted), metrics.micro_f1(y, predicted),
-            metrics.macro_f1(y, predicted), metrics.jaccard_accuracy(y, predicted)]
+def probe(fold) -> dict[str, np.ndarray]:
+    """The expected-Jaccard sets of one fold's held-out texts, independent and pairwise."""
+    p, y_dev, p_dev = fold["held"], fold["dev_labels"], fold["dev"]
+    joint = PairwiseJoint(p.shape[1])
+    independent = np.asarray(expected_jaccard_sets(p.astype("float32")))
+    if not np.array_equal(joint.top_k_sets(p, np.zeros(len(joint.upper[0]))), independent):
+        raise AssertionError("W = 0 does not reproduce the independent sets")
+    out = {"expected-Jaccard sets alone (independent emotions)": independent}
+    for l2 in (0.01, 0.003):
+        out[f"expected-Jaccard sets under the pairwise joint, L2 {l2:g}"] = joint.top_k_sets(
+            p, joint.fit(p_dev, y_dev, l2))
+    return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", default=str(REPO / "results" / "heldout" / "semeval"))
     args = parser.parse_args(argv)
-    paths = sorted(Path(args.folds).glob("fold*.npz"))
-    if not paths:
-        parser.error(f"no fold*.npz in {args.folds}")
-    rows: dict[str, list] = {}
-    for path in paths:
-        fold = np.load(path)
-        y, p, y_dev, p_dev = fold["held_labels"], fold["held"], fold["dev_labels"], fold["dev"]
-        joint = PairwiseJoint(p.shape[1])
-        thresholds = decision.fit_rule("expected_jaccard", y_dev, p_dev)
-        rows.setdefault("`expected_jaccard` (shipped: the sets ∪ `shrunk`)", []).append(
-            _scores(y, decision.decide(p, thresholds, "expected_jaccard")))
-        independent = np.asarray(expected_jaccard_sets(p.astype("float32")))
-        if not np.array_equal(joint.top_k_sets(p, np.zeros(len(joint.upper[0]))), independent):
-            raise AssertionError(f"{path}: W = 0 does not reproduce the independent sets")
-        rows.setdefault("expected-Jaccard sets alone (independent emotions)", []).append(
-            _scores(y, independent))
-        for l2 in (0.01, 0.003):
-            w = joint.fit(p_dev, y_dev, l2)
-            rows.setdefault(f"expected-Jaccard sets under the pairwise joint, L2 {l2:g}", []).append(
-                _scores(y, joint.top_k_sets(p, w)))
-        print(f"{path.name} done", file=sys.stderr, flush=True)
-    print(f"| decision ({len(paths)} folds, mean) | HL↓ | miF1 | maF1 | Jaccard |")
-    print("|---|---|---|---|---|")
-    for label, values in rows.items():
-        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in np.mean(values, axis=0)) + " |")
+    print_decision_probes(args.folds, probe,
+                          shipped_label="`expected_jaccard` (shipped: the sets ∪ `shrunk`)")
     return 0
 
 
