@@ -194,6 +194,11 @@ class TrainConfig(ModelConfig):
     # the tokens, fitted on train; training.fit_tfidf_member) into the served logits with
     # this weight w: sigmoid(((1 - w) logit(LEM) + w logit(TF-IDF)) / T_k); 0: none.
     tfidf_blend: float = 0.0
+    # Blend a sentence-embedding member (all-MiniLM-L6-v2's embedding of the raw text, frozen,
+    # with a logistic regression per emotion fitted on train; training.fit_sentence_member)
+    # with this weight s: sigmoid(((1 - w - s) logit(LEM) + w logit(TF-IDF) + s logit(MiniLM))
+    # / T_k); 0: none. English only; needs the minilm extra.
+    sentence_blend: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -217,6 +222,11 @@ class TrainConfig(ModelConfig):
         blend = self.tfidf_blend
         _check(_is_number(blend) and 0.0 <= blend < 1.0, "tfidf_blend", blend,
                "a number in [0, 1) (0: no TF-IDF member)")
+        sentence = self.sentence_blend
+        _check(_is_number(sentence) and 0.0 <= sentence < 1.0 - blend, "sentence_blend", sentence,
+               "a number in [0, 1 - tfidf_blend) (0: no sentence-embedding member)")
+        _check(not sentence or self.language == "en", "sentence_blend", sentence,
+               "0 for language zh (all-MiniLM-L6-v2 reads English)")
         factor = self.lr_plateau_factor
         _check(_is_number(factor) and 0.0 <= factor < 1.0, "lr_plateau_factor", factor,
                "a number in [0, 1) (0: no decay)")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from lem_keras.layers import SparseLinear
+from lem_keras.layers import SentenceEncoder, SparseLinear
 from lem_keras.model import DecisionThresholds, LatentEmotionMemory, TemperatureScaling, logit
 
 _DETAILS = ("probabilities", "latent_distribution", "attention")
@@ -41,17 +41,26 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
             ``sigmoid(((1 - w) logit(mean) + w tfidf_logits) / T_k)``, ``T_k`` its
             ``temperature`` (fitted on dev by ``training.finalize``).
         tfidf_weight: w, in [0, 1).
+        sentence: optional sentence-embedding member, a
+            :class:`~lem_keras.layers.SentenceEncoder` with K outputs (a logistic regression
+            per emotion on all-MiniLM-L6-v2's embedding of the featurizer's
+            ``wordpiece_ids``; ``training.fit_sentence_member``), blended in the same way with
+            weight ``sentence_weight`` = s: ``sigmoid(((1 - w - s) logit(mean) + w tfidf_logits
+            + s sentence_logits) / T_k)``.
+        sentence_weight: s, in [0, 1), with w + s < 1.
         **kwargs: ``keras.Model``'s own (``name``, ``dtype``).
 
     Call arguments:
         inputs: dict ``{"tokens": int (batch, L), "ebow": float (batch, V)}``, as for a member
-            (with a TF-IDF member also ``"tfidf_ids"`` and ``"tfidf_values"``).
+            (with a TF-IDF member also ``"tfidf_ids"`` and ``"tfidf_values"``, with a
+            sentence-embedding member ``"wordpiece_ids"``).
         training: Python bool.
         return_details: if true, a dict with the members' MEAN ``probabilities`` (batch, K),
             their MEAN latent distribution Z ``latent_distribution`` (batch, K) and their
             MEAN last-hop input ``attention`` (batch, K, L) (each member's attention rows sum
             to one over the tokens, and so does their mean); otherwise the mean probabilities.
-            With a TF-IDF member, ``probabilities`` (either way) is the blend, not the mean.
+            With a TF-IDF or sentence-embedding member, ``probabilities`` (either way) is the
+            blend, not the mean.
 
     A text without evidence gets probability 0 from every member, so from the ensemble too.
 
@@ -67,7 +76,8 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
     """
 
     def __init__(self, members: Sequence[LatentEmotionMemory], tfidf: SparseLinear | None = None,
-                 tfidf_weight: float = 0.0, **kwargs):
+                 tfidf_weight: float = 0.0, sentence: SentenceEncoder | None = None,
+                 sentence_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         members = list(members)
         if not members:
@@ -105,6 +115,18 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
             if not tfidf.built:
                 tfidf.build(None)
             self.tfidf, self.tfidf_weight = tfidf, float(tfidf_weight)
+        self.sentence, self.sentence_weight = None, 0.0
+        if sentence is not None:
+            if int(sentence.num_emotions) != self.num_emotions:
+                raise ValueError(f"the sentence-embedding member has {sentence.num_emotions} outputs, "
+                                 f"the members {self.num_emotions}")
+            if not 0.0 <= float(sentence_weight) < 1.0 - self.tfidf_weight:
+                raise ValueError(f"sentence_weight must be in [0, 1 - tfidf_weight), got {sentence_weight!r} "
+                                 f"(tfidf_weight {self.tfidf_weight!r})")
+            if not sentence.built:
+                sentence.build()
+            self.sentence, self.sentence_weight = sentence, float(sentence_weight)
+        if self.tfidf is not None or self.sentence is not None:
             self.temperature = self.add_weight(
                 shape=(self.num_emotions,), initializer="ones", trainable=False, name="temperature",
                 dtype="float32",
@@ -115,7 +137,8 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
     def from_members(cls, members: Sequence[LatentEmotionMemory], **kwargs) -> LatentEmotionEnsemble:
         """An ensemble of inference-only copies of ``members`` (their weights, without their
         optimizers and compiled metrics), so that the ensemble saves only what it serves;
-        ``kwargs``: the constructor's others (``tfidf``, ``tfidf_weight``, ``name``)."""
+        ``kwargs``: the constructor's others (``tfidf``, ``tfidf_weight``, ``sentence``,
+        ``sentence_weight``, ``name``)."""
         copies = []
         for k, member in enumerate(members, start=1):
             # Named by position: members loaded from files all carry the same name.
@@ -130,15 +153,19 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
     def call(self, inputs, training=None, return_details: bool = False):
         outputs = [member(inputs, training=training, return_details=True) for member in self.members]
         mean = {key: ops.mean(ops.stack([out[key] for out in outputs], axis=0), axis=0) for key in _DETAILS}
-        if self.tfidf is not None:
+        if self.tfidf is not None or self.sentence is not None:
             mean["probabilities"] = self._blend(inputs, mean["probabilities"])
         return mean if return_details else mean["probabilities"]
 
     def _blend(self, inputs, probabilities):
-        """``sigmoid(((1 - w) logit(p) + w tfidf_logits) / T_k)``; 0 for a text without evidence."""
-        tfidf = ops.cast(self.tfidf((inputs["tfidf_ids"], inputs["tfidf_values"])), probabilities.dtype)
-        w = self.tfidf_weight
-        z = (1.0 - w) * logit(probabilities, eps=1e-6) + w * tfidf
+        """``sigmoid(((1 - w - s) logit(p) + w tfidf_logits + s sentence_logits) / T_k)``; 0 for a
+        text without evidence."""
+        w, s = self.tfidf_weight, self.sentence_weight
+        z = (1.0 - w - s) * logit(probabilities, eps=1e-6)
+        if self.tfidf is not None:
+            z = z + w * ops.cast(self.tfidf((inputs["tfidf_ids"], inputs["tfidf_values"])), z.dtype)
+        if self.sentence is not None:
+            z = z + s * ops.cast(self.sentence(inputs["wordpiece_ids"]), z.dtype)
         blended = ops.sigmoid(z / ops.cast(self.temperature, z.dtype))
         return blended * LatentEmotionMemory.has_evidence(inputs, blended.dtype)
 
@@ -167,6 +194,9 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
         if self.tfidf is not None:
             config.update(tfidf=keras.saving.serialize_keras_object(self.tfidf),
                           tfidf_weight=self.tfidf_weight)
+        if self.sentence is not None:
+            config.update(sentence=keras.saving.serialize_keras_object(self.sentence),
+                          sentence_weight=self.sentence_weight)
         return config
 
     @classmethod
@@ -174,6 +204,7 @@ class LatentEmotionEnsemble(DecisionThresholds, TemperatureScaling, keras.Model)
         config = dict(config)
         rule = config.pop("decision_rule", None)
         members = [keras.saving.deserialize_keras_object(m) for m in config.pop("members")]
-        if config.get("tfidf") is not None:
-            config["tfidf"] = keras.saving.deserialize_keras_object(config["tfidf"])
+        for key in ("tfidf", "sentence"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(members, **config).with_decision_rule(rule)

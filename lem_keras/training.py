@@ -259,6 +259,56 @@ def fit_tfidf_member(pipeline, texts, labels, c: float = TFIDF_C):
     return layer
 
 
+#: Inverse regularisation of the sentence-embedding member's logistic regressions (chosen
+#: with its blend weight on SemEval's held-out folds: README "Session 12 experiments").
+SENTENCE_C = 4.0
+
+
+def sentence_embeddings(encoder, pipeline, texts, batch_size: int = 256) -> np.ndarray:
+    """``encoder.embed`` of ``texts`` (N, hidden), read through ``pipeline``'s ``wordpiece_ids``."""
+    import tensorflow as tf
+
+    embed = tf.function(encoder.embed)
+    ids = pipeline.transform(list(texts))["wordpiece_ids"]
+    parts = [np.asarray(embed(tf.constant(ids[i : i + batch_size]))) for i in range(0, len(ids), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, encoder.hidden_size), "float32")
+
+
+def fit_sentence_member(pipeline, texts, labels, c: float = SENTENCE_C):
+    """The sentence-embedding member of a blended ensemble: gives the pipeline the WordPiece
+    vocabulary of all-MiniLM-L6-v2 (``TextPipeline.set_wordpiece``, so the featurizer gives the
+    member's ``wordpiece_ids`` from then on), sets a :class:`~lem_keras.layers.SentenceEncoder`
+    to its weights and fits one logistic regression per emotion (lbfgs, inverse
+    regularisation ``c``) on the training texts' embeddings, as the encoder's head."""
+    from sklearn.linear_model import LogisticRegression
+
+    from lem_keras.data.minilm import load_minilm
+    from lem_keras.layers import SentenceEncoder
+
+    vocabulary, weights, bert = load_minilm()
+    pipeline.set_wordpiece(vocabulary)
+    labels = np.asarray(labels)
+    encoder = SentenceEncoder(
+        labels.shape[1], vocab_size=bert["vocab_size"], hidden_size=bert["hidden_size"],
+        num_layers=bert["num_hidden_layers"], num_heads=bert["num_attention_heads"],
+        intermediate_size=bert["intermediate_size"], max_positions=bert["max_position_embeddings"],
+        pad_id=vocabulary.index("[PAD]"), name="sentence")
+    encoder.set_bert_weights(weights)
+    x = sentence_embeddings(encoder, pipeline, texts)
+    kernel = np.zeros((x.shape[1], labels.shape[1]), "float32")
+    bias = np.zeros(labels.shape[1], "float32")
+    for j in range(labels.shape[1]):
+        column = (labels[:, j] > 0).astype(int)
+        if column.min() == column.max():
+            rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
+            bias[j] = np.log(rate / (1 - rate))
+            continue
+        regression = LogisticRegression(C=c, max_iter=2000).fit(x, column)
+        kernel[:, j], bias[j] = regression.coef_[0], regression.intercept_[0]
+    encoder.set_head(kernel, bias)
+    return encoder
+
+
 def embedding_matrix_for(config: TrainConfig, pipeline, log=print):
     """The initial token embedding from ``config.embeddings``, else from vectors
     pre-trained on ``config.embeddings_corpus``, with the GloVe 6B vectors appended when
@@ -493,9 +543,11 @@ def train(
     probabilities) whose thresholds are tuned on its own dev probabilities; the result's
     ``history`` is then empty (each member's is in its TensorBoard logs). With
     ``config.tfidf_blend`` = w > 0 (even with one member) the ensemble also holds a TF-IDF
-    member (:func:`fit_tfidf_member`, fitted on ``train_data``) blended in with weight w.
+    member (:func:`fit_tfidf_member`, fitted on ``train_data``) blended in with weight w, and
+    with ``config.sentence_blend`` = s > 0 a sentence-embedding member
+    (:func:`fit_sentence_member`) with weight s.
     """
-    as_ensemble = config.ensemble > 1 or config.tfidf_blend > 0
+    as_ensemble = config.ensemble > 1 or config.tfidf_blend > 0 or config.sentence_blend > 0
     if out_dir is None:
         run = _train_ensemble if as_ensemble else _train
         return run(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)
@@ -617,7 +669,8 @@ def _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callba
         shutil.rmtree(members_dir, ignore_errors=True)  # a finished ensemble is replaced: every member anew
     pipeline, models = None, []
     for k in range(1, size + 1):
-        member_config = config.replace(seed=config.seed + k - 1, ensemble=1, tfidf_blend=0.0)
+        member_config = config.replace(seed=config.seed + k - 1, ensemble=1, tfidf_blend=0.0,
+                                       sentence_blend=0.0)
         member_dir = members_dir / str(k) if members_dir is not None else None
         if member_dir is not None and (member_dir / "model.keras").is_file():
             _check_member_config(member_dir, member_config)
@@ -638,6 +691,10 @@ def _train_ensemble(config, train_data, dev_data, out_dir, verbose, extra_callba
         log(f"TF-IDF member (weight {config.tfidf_blend:g})")
         blend = {"tfidf": fit_tfidf_member(pipeline, train_data.texts, train_data.labels),
                  "tfidf_weight": config.tfidf_blend}
+    if config.sentence_blend > 0:
+        log(f"sentence-embedding member, all-MiniLM-L6-v2 (weight {config.sentence_blend:g})")
+        blend.update(sentence=fit_sentence_member(pipeline, train_data.texts, train_data.labels),
+                     sentence_weight=config.sentence_blend)
     ensemble = LatentEmotionEnsemble.from_members(models, **blend)
     del models
     final = finalize(ensemble, pipeline, dev_data)
@@ -808,6 +865,12 @@ def load_artifacts(model_dir: str | Path):
     if tfidf is not None and pipeline.featurizer.tfidf_size != tfidf.num_terms:
         raise ValueError(f"{directory / PIPELINE_FILE}: the model's TF-IDF member reads {tfidf.num_terms} "
                          f"term ids, this text pipeline gives {pipeline.featurizer.tfidf_size} (not the "
+                         "pipeline it was trained with?)")
+    sentence = getattr(model, "sentence", None)
+    words = len(pipeline.wordpiece_vocabulary or [])
+    if sentence is not None and words != sentence.vocab_size:
+        raise ValueError(f"{directory / PIPELINE_FILE}: the model's sentence-embedding member reads "
+                         f"{sentence.vocab_size} WordPiece ids, this text pipeline gives {words} (not the "
                          "pipeline it was trained with?)")
     try:
         model.decision_rule = load_decision(directory)["default"]

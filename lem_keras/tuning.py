@@ -362,10 +362,12 @@ def run_search(
     if objective != base_config.monitor:
         log(f"early stopping watches the objective {objective} instead of the configuration's "
             f"{base_config.monitor}")
-    if base_config.ensemble > 1 or base_config.tfidf_blend > 0:
-        log(f"each trial trains one LEM (the configuration's ensemble of {base_config.ensemble} and "
-            f"TF-IDF member of weight {base_config.tfidf_blend:g} are not searched)")
-    config = base_config.replace(epochs=epochs, monitor=objective, ensemble=1, tfidf_blend=0.0)
+    if base_config.ensemble > 1 or base_config.tfidf_blend > 0 or base_config.sentence_blend > 0:
+        log(f"each trial trains one LEM (the configuration's ensemble of {base_config.ensemble}, "
+            f"TF-IDF member of weight {base_config.tfidf_blend:g} and sentence-embedding member of "
+            f"weight {base_config.sentence_blend:g} are not searched)")
+    config = base_config.replace(epochs=epochs, monitor=objective, ensemble=1, tfidf_blend=0.0,
+                                 sentence_blend=0.0)
     role = distributed_role()
     start = time.perf_counter()
     out = Path(out_dir)

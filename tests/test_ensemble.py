@@ -560,3 +560,52 @@ def test_a_tfidf_blend_trains_resumes_and_serves_without_lem_keras(tmp_path):
     with pytest.raises(ValueError, match=r"pipeline.json: the model's TF-IDF member reads \d+ term ids, "
                                          r"this text pipeline gives 0"):
         load_artifacts(tmp_path / "a")
+
+
+@pytest.mark.slow
+def test_a_sentence_blend_trains_and_serves_without_lem_keras(tmp_path):
+    """``sentence_blend`` > 0: the ensemble holds the all-MiniLM-L6-v2 member, its logistic
+    regressions fitted on the training texts; the SavedModel (WordPiece in core TensorFlow ops)
+    serves what Python predicts, in a process without lem_keras; a pipeline without the
+    member's WordPiece vocabulary is refused by name."""
+    from lem_keras.training import load_artifacts, predict_scores
+
+    config = {**json.loads((FIXTURES / "tiny.json").read_text("utf-8")), "tfidf_blend": 0.2,
+              "sentence_blend": 0.3}
+    (tmp_path / "blend.json").write_text(json.dumps(config), "utf-8")
+    argv = ["train", "--data", str(SEMEVAL_DIR), "--format", "semeval", "--config",
+            str(tmp_path / "blend.json"), "--epochs", "1", "--verbose", "0", "--out", str(tmp_path / "a")]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(argv) == 0, stderr.getvalue()[-3000:]
+    model, pipeline = load_artifacts(tmp_path / "a")
+    assert model.sentence is not None and (model.sentence_weight, model.tfidf_weight) == (0.3, 0.2)
+    assert float(np.abs(model.sentence.kernel.numpy()).max()) > 0  # the regressions were fitted
+    texts = TEXTS + ["joy joy", "I hate this so much", "Café naïve 😂 #blessed"]
+    scores = predict_scores(model, pipeline, texts)
+    without = LatentEmotionEnsemble.from_members(model.members, tfidf=model.tfidf, tfidf_weight=0.2)
+    without.set_temperature(model.temperature.numpy())
+    assert np.abs(scores - predict_scores(without, pipeline, texts)).max() > 1e-3  # the member counts
+
+    assert main(["export", "--model", str(tmp_path / "a"), "--out", str(tmp_path / "saved")]) == 0
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import tensorflow as tf
+        signature = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
+        out = signature(texts=tf.constant(json.loads(sys.argv[1]), dtype=tf.string))
+        assert not [m for m in sys.modules if m.startswith("lem_keras")], "lem_keras imported"
+        print(json.dumps(out["probabilities"].numpy().tolist()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = _python([script, json.dumps(texts), str(tmp_path / "saved" / "1")], tmp_path, env)
+    served = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(served, scores, rtol=0, atol=1e-5)
+
+    saved = json.loads((tmp_path / "a" / "pipeline.json").read_text("utf-8"))
+    saved["wordpiece_vocabulary"] = None
+    (tmp_path / "a" / "pipeline.json").write_text(json.dumps(saved), "utf-8")
+    with pytest.raises(ValueError, match=r"pipeline.json: the model's sentence-embedding member reads 30522 "
+                                         r"WordPiece ids, this text pipeline gives 0"):
+        load_artifacts(tmp_path / "a")

@@ -182,12 +182,13 @@ def test_short_search_on_the_demo_gives_distinct_nonzero_objectives(tmp_path):
 
 
 def test_search_trials_are_single_models_even_for_an_ensemble_configuration(tmp_path, monkeypatch):
-    """run_search trains one LEM per trial: the configuration's ensemble size and TF-IDF member
-    are not searched (and not saved as if they were)."""
+    """run_search trains one LEM per trial: the configuration's ensemble size, TF-IDF member and
+    sentence-embedding member are not searched (and not saved as if they were)."""
     seen = {}
 
     def stop(config, *args, **kwargs):
         seen["ensemble"], seen["tfidf_blend"] = config.ensemble, config.tfidf_blend
+        seen["sentence_blend"] = config.sentence_blend
         raise RuntimeError("stop here")
 
     monkeypatch.setattr("lem_keras.training.prepare", stop)
@@ -196,7 +197,8 @@ def test_search_trials_are_single_models_even_for_an_ensemble_configuration(tmp_
     train, dev = load_demo("en")
     messages = []
     with pytest.raises(RuntimeError, match="stop here"):
-        tuning.run_search(TrainConfig(ensemble=3, tfidf_blend=0.3), train, dev, tmp_path, max_trials=1,
-                          epochs=1, log=messages.append)
-    assert seen == {"ensemble": 1, "tfidf_blend": 0.0}
-    assert any("ensemble of 3 and TF-IDF member of weight 0.3" in m for m in messages)
+        tuning.run_search(TrainConfig(ensemble=3, tfidf_blend=0.3, sentence_blend=0.2), train, dev, tmp_path,
+                          max_trials=1, epochs=1, log=messages.append)
+    assert seen == {"ensemble": 1, "tfidf_blend": 0.0, "sentence_blend": 0.0}
+    assert any("ensemble of 3, TF-IDF member of weight 0.3 and sentence-embedding member of weight 0.2"
+               in m for m in messages)

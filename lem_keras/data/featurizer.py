@@ -33,6 +33,7 @@ from lem_keras.data.text import (
     standardize,
     tokenize,
 )
+from lem_keras.data.wordpiece import WordPieceTokenizer
 
 __all__ = ["OOV_TOKEN", "PAD_TOKEN", "TextFeaturizer", "TextPipeline", "check_texts", "make_tf_dataset"]
 
@@ -101,6 +102,9 @@ TFIDF_CHAR_NGRAMS = (2, 5)
 #: The most distinct vocabulary terms kept per text, the heaviest (SemEval's tweets have at
 #: most 460; English text of about 640 characters or more reaches it).
 TFIDF_MAX_TERMS = 1024
+#: WordPiece ids per text for the sentence-embedding member, [CLS] and [SEP] included (the
+#: longest SemEval training tweet has 69; a longer text is cut).
+WORDPIECE_MAX_LENGTH = 128
 
 
 def tfidf_terms(words: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
@@ -160,6 +164,8 @@ class TextFeaturizer(keras.layers.Layer):
         tfidf_vocabulary: optional ``(word terms, character terms)`` of the TF-IDF member
             (:func:`tfidf_terms`; ids 1.. in that order, 0 padding), with
         tfidf_idf: their inverse document frequencies, one per term.
+        wordpiece_vocabulary: optional BERT WordPiece vocabulary of the sentence-embedding
+            member.
 
     Call arguments:
         inputs: string tensor ``(B,)`` (or ``(B, 1)``).
@@ -172,7 +178,9 @@ class TextFeaturizer(keras.layers.Layer):
         L2-normalised over the word terms and over the character terms apart (scikit-learn's
         ``TfidfVectorizer(sublinear_tf=True)``, one per kind); ``T = TFIDF_MAX_TERMS``: a
         longer text (over about 500 characters of English) keeps its T heaviest terms,
-        normalised over those.
+        normalised over those. With a WordPiece vocabulary, ``"wordpiece_ids": int32 (B,
+        WORDPIECE_MAX_LENGTH)``: the raw text's BERT WordPiece ids
+        (:class:`~lem_keras.data.wordpiece.WordPieceTokenizer`).
 
     Example:
         >>> f = TextFeaturizer("en", ["happy", "sad"], ["happy"], max_length=4)
@@ -192,6 +200,7 @@ class TextFeaturizer(keras.layers.Layer):
         lexicon_ngrams: int = 1,
         tfidf_vocabulary: Sequence[Sequence[str]] | None = None,
         tfidf_idf: Sequence[float] | None = None,
+        wordpiece_vocabulary: Sequence[str] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -255,6 +264,10 @@ class TextFeaturizer(keras.layers.Layer):
             self.tfidf_word_lookup, self.tfidf_char_lookup = (keras.layers.StringLookup(
                 vocabulary=terms or None, num_oov_indices=1, output_mode="int", name=f"tfidf_{kind}_lookup",
             ) for kind, terms in (("word", word_terms), ("char", char_terms)))
+        # Sentence-embedding member: BERT WordPiece ids of the raw text (wordpiece.py).
+        self.wordpiece_vocabulary = list(wordpiece_vocabulary) if wordpiece_vocabulary is not None else None
+        self._wordpiece = (WordPieceTokenizer(self.wordpiece_vocabulary, WORDPIECE_MAX_LENGTH)
+                           if self.wordpiece_vocabulary is not None else None)
 
     @property
     def lexicon_size(self) -> int:
@@ -297,6 +310,8 @@ class TextFeaturizer(keras.layers.Layer):
             out["lexicon"] = self._lexicon_counts(words, batch)
         if self.tfidf_vocabulary is not None:
             out["tfidf_ids"], out["tfidf_values"] = self._tfidf(words, batch)
+        if self._wordpiece is not None:
+            out["wordpiece_ids"] = tf.reshape(self._wordpiece(strings), [batch, WORDPIECE_MAX_LENGTH])
         if self._empty_ebow:
             return {**out, "ebow": tf.zeros([batch, 0], tf.float32)}
         terms = words
@@ -372,6 +387,8 @@ class TextFeaturizer(keras.layers.Layer):
         if self.tfidf_vocabulary is not None:
             spec["tfidf_ids"] = keras.KerasTensor((batch, TFIDF_MAX_TERMS), dtype="int32")
             spec["tfidf_values"] = keras.KerasTensor((batch, TFIDF_MAX_TERMS), dtype="float32")
+        if self._wordpiece is not None:
+            spec["wordpiece_ids"] = keras.KerasTensor((batch, WORDPIECE_MAX_LENGTH), dtype="int32")
         return spec
 
     def get_config(self):
@@ -388,6 +405,7 @@ class TextFeaturizer(keras.layers.Layer):
                 "lexicon_ngrams": self.lexicon_ngrams,
                 "tfidf_vocabulary": self.tfidf_vocabulary,
                 "tfidf_idf": self.tfidf_idf if self.tfidf_vocabulary is not None else None,
+                "wordpiece_vocabulary": self.wordpiece_vocabulary,
             }
         )
         return config
@@ -420,6 +438,8 @@ class TextPipeline:
         emotion_names: the label names, when given to :meth:`fit`.
         tfidf_vocabulary: ``[word terms, character terms]`` of the TF-IDF member
             (:meth:`fit_tfidf`), or None; ``tfidf_idf`` their idf.
+        wordpiece_vocabulary: the sentence-embedding member's WordPiece vocabulary
+            (:meth:`set_wordpiece`), or None.
         featurizer: the fitted :class:`TextFeaturizer` layer.
         settings: the fit arguments, saved with the vocabularies.
 
@@ -445,6 +465,7 @@ class TextPipeline:
         self.lexicon_ngrams = 1
         self.tfidf_vocabulary: list[list[str]] | None = None
         self.tfidf_idf: list[float] | None = None
+        self.wordpiece_vocabulary: list[str] | None = None
         self.emotion_names: list[str] | None = None
         self.settings: dict = {}
         self.featurizer: TextFeaturizer | None = None
@@ -545,6 +566,7 @@ class TextPipeline:
         self.ebow_idf = ebow_idf(term_lists, self.ebow_vocabulary)
         self.lexicon, self.lexicon_ngrams = None, 1
         self.tfidf_vocabulary, self.tfidf_idf = None, None
+        self.wordpiece_vocabulary = None
         if class_lexicon:
             self.lexicon_ngrams = LEXICON_MAX_NGRAMS if segmentation == CHARACTERS else 1
             self.lexicon = self._lexicon_keys(class_lexicon)
@@ -608,12 +630,27 @@ class TextPipeline:
         self._build_featurizer()
         return self
 
+    def set_wordpiece(self, vocabulary: Sequence[str]) -> TextPipeline:
+        """Give the featurizer the sentence-embedding member's input too: ``"wordpiece_ids"``,
+        int32 (N, ``WORDPIECE_MAX_LENGTH``), the BERT WordPiece ids of the raw text
+        (:class:`~lem_keras.data.wordpiece.WordPieceTokenizer` over ``vocabulary``).
+
+        Returns:
+            ``self``.
+        """
+        if self.featurizer is None:
+            raise RuntimeError("call fit() or load() first")
+        self.wordpiece_vocabulary = list(vocabulary)
+        self._build_featurizer()
+        return self
+
     def _build_featurizer(self):
         self.featurizer = TextFeaturizer(
             self.language, self.token_vocabulary, self.ebow_vocabulary, self.max_length,
             segmentation=self.segmentation, ebow_ngrams=self.ebow_ngrams,
             lexicon=self.lexicon, lexicon_ngrams=self.lexicon_ngrams,
             tfidf_vocabulary=self.tfidf_vocabulary, tfidf_idf=self.tfidf_idf,
+            wordpiece_vocabulary=self.wordpiece_vocabulary,
         )
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
@@ -688,6 +725,7 @@ class TextPipeline:
             "lexicon_ngrams": self.lexicon_ngrams,
             "tfidf_vocabulary": self.tfidf_vocabulary,
             "tfidf_idf": self.tfidf_idf,
+            "wordpiece_vocabulary": self.wordpiece_vocabulary,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -737,6 +775,7 @@ class TextPipeline:
         pipeline.lexicon_ngrams = int(config.get("lexicon_ngrams", 1))
         pipeline.tfidf_vocabulary = config.get("tfidf_vocabulary")
         pipeline.tfidf_idf = config.get("tfidf_idf")
+        pipeline.wordpiece_vocabulary = config.get("wordpiece_vocabulary")
         pipeline._build_featurizer()
         return pipeline
 

@@ -5,6 +5,7 @@ from lem_keras.layers.emotion_sequence_classifier import EmotionSequenceClassifi
 from lem_keras.layers.gaussian_sampling import GaussianSampling
 from lem_keras.layers.latent_emotion_module import LatentEmotionModule
 from lem_keras.layers.masked_latent_embedding import MaskedLatentEmbedding
+from lem_keras.layers.sentence_encoder import SentenceEncoder
 from lem_keras.layers.sparse_linear import SparseLinear
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "GaussianSampling",
     "LatentEmotionModule",
     "MaskedLatentEmbedding",
+    "SentenceEncoder",
     "SparseLinear",
 ]
