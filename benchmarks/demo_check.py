@@ -131,7 +131,8 @@ def train_demo(seed: int, config_path: str | None = None, out_dir: str | None = 
 
 
 def report_members(model, pipeline, rows: list[tuple[str, list[str]]], verbose: bool = False) -> None:
-    """For an ensemble, the top-1 count of each LEM member and of the TF-IDF member alone (and,
+    """For an ensemble, the top-1 count of each LEM member, the TF-IDF member and the MiniLM
+    member alone (and,
     ``verbose``, the sentences each misses)."""
     members = list(getattr(model, "members", []))
     if not members:
@@ -142,6 +143,8 @@ def report_members(model, pipeline, rows: list[tuple[str, list[str]]], verbose: 
     scores = {f"member {k + 1}": m.predict(features, verbose=0) for k, m in enumerate(members)}
     if getattr(model, "tfidf", None) is not None:
         scores["TF-IDF member"] = np.asarray(model.tfidf((features["tfidf_ids"], features["tfidf_values"])))
+    if getattr(model, "sentence", None) is not None:
+        scores["MiniLM member"] = np.asarray(model.sentence(features["wordpiece_ids"]))
     misses = {label: [i for i, ((_, gold), s) in enumerate(zip(emotional, values))
                       if names[int(np.argmax(s))] not in gold] for label, values in scores.items()}
     print("   alone, top-1: " + ", ".join(f"{label} {len(emotional) - len(m)}/{len(emotional)}"

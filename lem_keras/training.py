@@ -211,10 +211,12 @@ def fit_wide(pipeline, texts, labels, c: float) -> dict:
     return {"wide_scale": scale, "wide_kernel": kernel, "wide_bias": bias, "wide_l2": 1.0 / (2 * c * n * k)}
 
 
-def _logistic_regressions(x, labels, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """One logistic regression per label column (liblinear, inverse regularisation ``c``) on
-    the features ``x`` (dense or scipy sparse, (N, F)): ``(kernel (F, K), bias (K,))``; a
-    column with one class gets a zero kernel and the logit of its rate (clipped to 1e-3)."""
+def _logistic_regressions(x, labels, c: float, solver: str = "liblinear",
+                          max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """One logistic regression per label column (scikit-learn's ``solver`` and ``max_iter``,
+    inverse regularisation ``c``) on the features ``x`` (dense or scipy sparse, (N, F)): ``(kernel
+    (F, K), bias (K,))``; a column with one class gets a zero kernel and the logit of its rate
+    (clipped to 1e-3)."""
     from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(labels)
@@ -226,7 +228,7 @@ def _logistic_regressions(x, labels, c: float) -> tuple[np.ndarray, np.ndarray]:
             rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
             bias[j] = np.log(rate / (1 - rate))
             continue
-        regression = LogisticRegression(C=c, solver="liblinear").fit(x, column)
+        regression = LogisticRegression(C=c, solver=solver, max_iter=max_iter).fit(x, column)
         kernel[:, j] = regression.coef_[0]
         bias[j] = regression.intercept_[0]
     return kernel, bias
@@ -274,38 +276,32 @@ def sentence_embeddings(encoder, pipeline, texts, batch_size: int = 256) -> np.n
     return np.concatenate(parts) if parts else np.zeros((0, encoder.hidden_size), "float32")
 
 
-def fit_sentence_member(pipeline, texts, labels, c: float = SENTENCE_C):
-    """The sentence-embedding member of a blended ensemble: gives the pipeline the WordPiece
-    vocabulary of all-MiniLM-L6-v2 (``TextPipeline.set_wordpiece``, so the featurizer gives the
-    member's ``wordpiece_ids`` from then on), sets a :class:`~lem_keras.layers.SentenceEncoder`
-    to its weights and fits one logistic regression per emotion (lbfgs, inverse
-    regularisation ``c``) on the training texts' embeddings, as the encoder's head."""
-    from sklearn.linear_model import LogisticRegression
-
+def minilm_encoder(pipeline, num_emotions: int):
+    """A :class:`~lem_keras.layers.SentenceEncoder` set to all-MiniLM-L6-v2's weights (its head
+    still zero), after giving ``pipeline`` the model's WordPiece vocabulary
+    (``TextPipeline.set_wordpiece``: the featurizer gives ``wordpiece_ids`` from then on)."""
     from lem_keras.data.minilm import load_minilm
     from lem_keras.layers import SentenceEncoder
 
     vocabulary, weights, bert = load_minilm()
     pipeline.set_wordpiece(vocabulary)
-    labels = np.asarray(labels)
     encoder = SentenceEncoder(
-        labels.shape[1], vocab_size=bert["vocab_size"], hidden_size=bert["hidden_size"],
+        num_emotions, vocab_size=bert["vocab_size"], hidden_size=bert["hidden_size"],
         num_layers=bert["num_hidden_layers"], num_heads=bert["num_attention_heads"],
         intermediate_size=bert["intermediate_size"], max_positions=bert["max_position_embeddings"],
         pad_id=vocabulary.index("[PAD]"), name="sentence")
     encoder.set_bert_weights(weights)
+    return encoder
+
+
+def fit_sentence_member(pipeline, texts, labels, c: float = SENTENCE_C):
+    """The sentence-embedding member of a blended ensemble: :func:`minilm_encoder` with one
+    logistic regression per emotion (lbfgs, inverse regularisation ``c``) fitted on the
+    training texts' embeddings as its head."""
+    labels = np.asarray(labels)
+    encoder = minilm_encoder(pipeline, labels.shape[1])
     x = sentence_embeddings(encoder, pipeline, texts)
-    kernel = np.zeros((x.shape[1], labels.shape[1]), "float32")
-    bias = np.zeros(labels.shape[1], "float32")
-    for j in range(labels.shape[1]):
-        column = (labels[:, j] > 0).astype(int)
-        if column.min() == column.max():
-            rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
-            bias[j] = np.log(rate / (1 - rate))
-            continue
-        regression = LogisticRegression(C=c, max_iter=2000).fit(x, column)
-        kernel[:, j], bias[j] = regression.coef_[0], regression.intercept_[0]
-    encoder.set_head(kernel, bias)
+    encoder.set_head(*_logistic_regressions(x, labels, c, solver="lbfgs", max_iter=2000))
     return encoder
 
 
