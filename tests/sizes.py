@@ -16,3 +16,10 @@ TINY_TRAINING = {
     "ebow_max_size": 200,
     "batch_size": 32,
 }
+
+#: The network's own sizes among them (``LatentEmotionMemory`` keywords).
+TINY_NETWORK = {
+    key: TINY_TRAINING[key]
+    for key in ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim", "attention_dim",
+                "gru_units")
+}

@@ -27,25 +27,13 @@ from lem_keras.cli import _training_setup, build_parser, main
 from lem_keras.config import ConfigError, TrainConfig, apply_overrides
 from lem_keras.ensemble import LatentEmotionEnsemble
 from lem_keras.model import LatentEmotionMemory
-from tests.sizes import TINY_TRAINING
+from tests.sizes import TINY_NETWORK
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "cli"
 SEMEVAL_DIR = FIXTURES / "semeval"
 K, V, T, L = 3, 20, 50, 6
-SIZES = {
-    key: TINY_TRAINING[key]
-    for key in (
-        "embedding_dim",
-        "hops",
-        "latent_hidden",
-        "led_dim",
-        "ef_dim",
-        "le_dim",
-        "attention_dim",
-        "gru_units",
-    )
-}
+SIZES = TINY_NETWORK
 TEXTS = ["so happy today :)", "", "I am furious and scared", "sad sad sad", "zzqx unknownword"]
 
 
@@ -57,6 +45,23 @@ def _python(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProces
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def _served(saved: Path, texts: list[str], cwd: Path) -> np.ndarray:
+    """The SavedModel's probabilities for ``texts``, from a process without lem_keras."""
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import tensorflow as tf
+        signature = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
+        out = signature(texts=tf.constant(json.loads(sys.argv[1]), dtype=tf.string))
+        assert not [m for m in sys.modules if m.startswith("lem_keras")], "lem_keras imported"
+        print(json.dumps(out["probabilities"].numpy().tolist()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = _python([script, json.dumps(texts), str(saved)], cwd, env)
+    return np.array(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def _features(n: int = 5, seed: int = 0) -> dict:
@@ -539,21 +544,7 @@ def test_a_tfidf_blend_trains_resumes_and_serves_without_lem_keras(tmp_path):
     np.testing.assert_allclose(again, scores, rtol=0, atol=1e-6)
 
     assert main(["export", "--model", str(tmp_path / "a"), "--out", str(tmp_path / "saved")]) == 0
-    script = textwrap.dedent(
-        """
-        import json, sys
-        import numpy as np
-        import tensorflow as tf
-        signature = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
-        out = signature(texts=tf.constant(json.loads(sys.argv[1]), dtype=tf.string))
-        assert not [m for m in sys.modules if m.startswith("lem_keras")], "lem_keras imported"
-        print(json.dumps(out["probabilities"].numpy().tolist()))
-        """
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = _python([script, json.dumps(texts), str(tmp_path / "saved" / "1")], tmp_path, env)
-    served = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
-    np.testing.assert_allclose(served, scores, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(_served(tmp_path / "saved" / "1", texts, tmp_path), scores, rtol=0, atol=1e-5)
 
     # A pipeline without the member's vocabulary (a member's own) is refused by name.
     shutil.copy(tmp_path / "a" / "members" / "1" / "pipeline.json", tmp_path / "a" / "pipeline.json")
@@ -588,20 +579,7 @@ def test_a_sentence_blend_trains_and_serves_without_lem_keras(tmp_path):
     assert np.abs(scores - predict_scores(without, pipeline, texts)).max() > 1e-3  # the member counts
 
     assert main(["export", "--model", str(tmp_path / "a"), "--out", str(tmp_path / "saved")]) == 0
-    script = textwrap.dedent(
-        """
-        import json, sys
-        import tensorflow as tf
-        signature = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
-        out = signature(texts=tf.constant(json.loads(sys.argv[1]), dtype=tf.string))
-        assert not [m for m in sys.modules if m.startswith("lem_keras")], "lem_keras imported"
-        print(json.dumps(out["probabilities"].numpy().tolist()))
-        """
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = _python([script, json.dumps(texts), str(tmp_path / "saved" / "1")], tmp_path, env)
-    served = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
-    np.testing.assert_allclose(served, scores, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(_served(tmp_path / "saved" / "1", texts, tmp_path), scores, rtol=0, atol=1e-5)
 
     saved = json.loads((tmp_path / "a" / "pipeline.json").read_text("utf-8"))
     saved["wordpiece_vocabulary"] = None

@@ -15,14 +15,12 @@ import pytest
 import tensorflow as tf
 
 from lem_keras.model import LatentEmotionMemory
-from tests.sizes import TINY_TRAINING
+from tests.sizes import TINY_NETWORK
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "tests" / "fixtures" / "cli" / "tiny.json"
 K, V, T, L = 3, 12, 20, 6
-SIZE_KEYS = ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim", "attention_dim",
-             "gru_units")
-SIZES = {key: TINY_TRAINING[key] for key in SIZE_KEYS}
+SIZES = TINY_NETWORK
 
 
 def _user_env() -> dict:

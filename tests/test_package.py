@@ -12,14 +12,12 @@ import numpy as np
 
 from lem_keras import metrics as lem_metrics
 from lem_keras.model import LatentEmotionMemory
-from tests.sizes import TINY_TRAINING
+from tests.sizes import TINY_NETWORK
 
 ROOT = Path(__file__).resolve().parents[1]
 K, V, T, L = 3, 12, 20, 6
 METRICS = ("MicroF1", "MacroF1", "JaccardAccuracy", "MacroPRAUC", "HammingLoss", "RankingLoss")
-SIZE_KEYS = ("embedding_dim", "hops", "latent_hidden", "led_dim", "ef_dim", "le_dim", "attention_dim",
-             "gru_units")
-SIZES = {key: TINY_TRAINING[key] for key in SIZE_KEYS}
+SIZES = TINY_NETWORK
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:

@@ -26,7 +26,7 @@ from lem_keras.data.wordpiece import WordPieceTokenizer
 from lem_keras.ensemble import LatentEmotionEnsemble
 from lem_keras.layers import SentenceEncoder, SparseLinear
 from lem_keras.model import LatentEmotionMemory
-from tests.sizes import TINY_TRAINING
+from tests.sizes import TINY_NETWORK
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text("utf-8"))
 TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##happy", "happy", "!", "cafe", "不", ",", "##s"]
@@ -130,20 +130,7 @@ def _inputs(n: int = 4):
 
 
 def _blend_parts():
-    sizes = {
-        k: TINY_TRAINING[k]
-        for k in (
-            "embedding_dim",
-            "hops",
-            "latent_hidden",
-            "led_dim",
-            "ef_dim",
-            "le_dim",
-            "attention_dim",
-            "gru_units",
-        )
-    }
-    member = LatentEmotionMemory(K, 20, 40, emotion_names=["a", "b", "c"], seed=0, **sizes)
+    member = LatentEmotionMemory(K, 20, 40, emotion_names=["a", "b", "c"], seed=0, **TINY_NETWORK)
     tfidf = SparseLinear(5, K, name="tfidf")
     tfidf.build(None)
     tfidf.set_weights(
