@@ -544,6 +544,10 @@ def train(
     (:func:`fit_sentence_member`) with weight s.
     """
     as_ensemble = config.ensemble > 1 or config.tfidf_blend > 0 or config.sentence_blend > 0
+    if config.sentence_blend > 0:
+        from lem_keras.data.minilm import minilm_directory
+
+        minilm_directory()  # a missing wheel stops the run now, not after the members' training
     if out_dir is None:
         run = _train_ensemble if as_ensemble else _train
         return run(config, train_data, dev_data, None, verbose, extra_callbacks, log, strategy)

