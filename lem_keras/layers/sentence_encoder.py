@@ -129,7 +129,7 @@ class SentenceEncoder(keras.layers.Layer):
         ids = ops.convert_to_tensor(ids, "int32")
         mask = ops.cast(ops.not_equal(ids, self.pad_id), "float32")
         # Only the columns some text of the batch uses (the featurizer pads to a fixed width).
-        width = ops.maximum(ops.cast(ops.max(ops.sum(mask, axis=1)), "int32"), 1)
+        width = ops.cast(ops.max(ops.sum(mask, axis=1), initial=1.0), "int32")  # 1 for an empty batch
         ids, mask = ids[:, :width], mask[:, :width]
         positions = ops.arange(ops.shape(ids)[1])
         x = (
