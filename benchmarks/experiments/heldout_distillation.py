@@ -38,11 +38,9 @@ sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 
 from demo_check import read_sentences
 from heldout_cv import fold_split
-from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score
+from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, served_blend
 from heldout_tfidf_member import _features
 from scipy.special import expit
-
-from lem_keras import calibration
 
 
 def _normal(text: str) -> str:
@@ -103,8 +101,7 @@ def probe_fold(folds_dir: Path, f: int, splits, rows, pool, cache: Path, weights
 
     def tempered(member_logits, weight):
         z = {p: (1 - weight) * _logit(lem[p]) + weight * member_logits[p] for p in PARTS}
-        t = calibration.fit_temperature(y_dev, expit(z["dev"]) * evidence["dev"], per_emotion=True)
-        return {p: calibration.apply_temperature(expit(z[p]) * evidence[p], t) for p in PARTS}
+        return served_blend(z, y_dev, evidence)
 
     out: dict[str, list[float]] = {}
     fit_x = _features(pipeline, fitting.texts)

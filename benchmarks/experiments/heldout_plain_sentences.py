@@ -55,6 +55,13 @@ def _logit(p):
     return logit(np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6))
 
 
+def served_blend(z: dict, y_dev, evidence: dict) -> dict:
+    """What the served ensemble answers for blended logits ``z`` ({part: (N, K)}): a per-emotion
+    temperature fitted on dev (``training.finalize``), 0 for a text without evidence."""
+    t = calibration.fit_temperature(y_dev, expit(z["dev"]) * evidence["dev"], per_emotion=True)
+    return {p: calibration.apply_temperature(expit(z[p]) * evidence[p], t) for p in z}
+
+
 def _platt(y, z):
     """Per-emotion ``(a, b)`` minimising the dev cross-entropy of ``sigmoid(a z + b)``."""
     from sklearn.linear_model import LogisticRegression

@@ -40,10 +40,7 @@ sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 from demo_check import read_sentences
 from heldout_cv import fold_split
 from heldout_distillation import unlabeled_pool
-from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score
-from scipy.special import expit
-
-from lem_keras import calibration
+from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, served_blend
 
 
 @dataclasses.dataclass
@@ -104,8 +101,7 @@ def report(folds_dir: Path, out: Path, splits, rows) -> int:
             lem = {p: np.mean([m[p] for m in parts], axis=0) for p in PARTS}
             evidence = {p: lem[p].max(axis=1, keepdims=True) > 0 for p in PARTS}
             z = {p: (1 - w) * _logit(lem[p]) + w * tfidf[p] for p in PARTS}
-            t = calibration.fit_temperature(y_dev, expit(z["dev"]) * evidence["dev"], per_emotion=True)
-            return {p: calibration.apply_temperature(expit(z[p]) * evidence[p], t) for p in PARTS}
+            return served_blend(z, y_dev, evidence)
 
         variants = {"shipped: member 1 + member 2 + TF-IDF": served(members),
                     "member 1 + student + TF-IDF": served([members[0], student]),

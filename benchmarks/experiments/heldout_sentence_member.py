@@ -30,9 +30,7 @@ sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 
 from demo_check import read_sentences
 from heldout_cv import stratified_folds
-from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score
-
-from lem_keras import calibration
+from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, served_blend
 
 WEIGHTS = ((0.7, 0.3, 0.0), (0.6, 0.2, 0.2), (0.55, 0.3, 0.15), (0.5, 0.25, 0.25), (0.5, 0.2, 0.3),
            (0.4, 0.2, 0.4))
@@ -95,8 +93,7 @@ def main(argv=None) -> int:
                     continue
                 z = {p: a * logits["lem"][p] + w * logits["tfidf"][p] + s * logits[f"minilm C {c:g}"][p]
                      for p in PARTS}
-                t = calibration.fit_temperature(y_dev, expit(z["dev"]) * evidence["dev"], per_emotion=True)
-                scores = {p: calibration.apply_temperature(expit(z[p]) * evidence[p], t) for p in PARTS}
+                scores = served_blend(z, y_dev, evidence)
                 label = ("session 11: LEM 0.7, TF-IDF 0.3" if not s
                          else f"LEM {a:g}, TF-IDF {w:g}, MiniLM {s:g} (C {c:g})")
                 results.setdefault(label, []).append(_score(y_held, y_dev, scores, gold))
