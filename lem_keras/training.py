@@ -276,15 +276,14 @@ def sentence_embeddings(encoder, pipeline, texts, batch_size: int = 256) -> np.n
     return np.concatenate(parts) if parts else np.zeros((0, encoder.hidden_size), "float32")
 
 
-def minilm_encoder(pipeline, num_emotions: int):
-    """A :class:`~lem_keras.layers.SentenceEncoder` set to all-MiniLM-L6-v2's weights (its head
-    still zero), after giving ``pipeline`` the model's WordPiece vocabulary
-    (``TextPipeline.set_wordpiece``: the featurizer gives ``wordpiece_ids`` from then on)."""
+def minilm_encoder(num_emotions: int):
+    """A :class:`~lem_keras.layers.SentenceEncoder` set to all-MiniLM-L6-v2's weights, its head
+    still zero; a pipeline reads its input once given the model's WordPiece vocabulary
+    (``pipeline.set_wordpiece(load_minilm()[0])``)."""
     from lem_keras.data.minilm import load_minilm
     from lem_keras.layers import SentenceEncoder
 
     vocabulary, weights, bert = load_minilm()
-    pipeline.set_wordpiece(vocabulary)
     encoder = SentenceEncoder(
         num_emotions, vocab_size=bert["vocab_size"], hidden_size=bert["hidden_size"],
         num_layers=bert["num_hidden_layers"], num_heads=bert["num_attention_heads"],
@@ -295,11 +294,16 @@ def minilm_encoder(pipeline, num_emotions: int):
 
 
 def fit_sentence_member(pipeline, texts, labels, c: float = SENTENCE_C):
-    """The sentence-embedding member of a blended ensemble: :func:`minilm_encoder` with one
-    logistic regression per emotion (lbfgs, inverse regularisation ``c``) fitted on the
-    training texts' embeddings as its head."""
+    """The sentence-embedding member of a blended ensemble: gives ``pipeline`` the WordPiece
+    vocabulary of all-MiniLM-L6-v2 (``TextPipeline.set_wordpiece``: the featurizer gives
+    ``wordpiece_ids`` from then on), then :func:`minilm_encoder` with one logistic regression
+    per emotion (lbfgs, inverse regularisation ``c``) fitted on the training texts'
+    embeddings as its head."""
+    from lem_keras.data.minilm import load_minilm
+
     labels = np.asarray(labels)
-    encoder = minilm_encoder(pipeline, labels.shape[1])
+    pipeline.set_wordpiece(load_minilm()[0])
+    encoder = minilm_encoder(labels.shape[1])
     x = sentence_embeddings(encoder, pipeline, texts)
     encoder.set_head(*_logistic_regressions(x, labels, c, solver="lbfgs", max_iter=2000))
     return encoder

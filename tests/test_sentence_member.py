@@ -27,26 +27,11 @@ from lem_keras.data.wordpiece import WordPieceTokenizer
 from lem_keras.ensemble import LatentEmotionEnsemble
 from lem_keras.layers import SentenceEncoder, SparseLinear
 from lem_keras.model import LatentEmotionMemory
+from lem_keras.training import minilm_encoder
 from tests.sizes import TINY_NETWORK
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text("utf-8"))
 TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##happy", "happy", "!", "cafe", "不", ",", "##s"]
-
-
-def _bert_encoder(k: int = 11) -> SentenceEncoder:
-    vocabulary, weights, bert = minilm.load_minilm()
-    encoder = SentenceEncoder(
-        k,
-        vocab_size=bert["vocab_size"],
-        hidden_size=bert["hidden_size"],
-        num_layers=bert["num_hidden_layers"],
-        num_heads=bert["num_attention_heads"],
-        intermediate_size=bert["intermediate_size"],
-        max_positions=bert["max_position_embeddings"],
-        pad_id=vocabulary.index("[PAD]"),
-    )
-    encoder.set_bert_weights(weights)
-    return encoder
 
 
 def test_wordpiece_ids_are_the_reference_tokenizers():
@@ -72,7 +57,7 @@ def test_wordpiece_rules_on_a_small_vocabulary():
 def test_the_keras_encoder_gives_the_reference_embeddings():
     vocabulary, _, _ = minilm.load_minilm()
     ids = WordPieceTokenizer(vocabulary, WORDPIECE_MAX_LENGTH)(tf.constant(REFERENCE["texts"]))
-    got = np.asarray(_bert_encoder().embed(ids))
+    got = np.asarray(minilm_encoder(11).embed(ids))
     np.testing.assert_allclose(got, np.asarray(REFERENCE["embeddings"]), rtol=0, atol=2e-5)
 
 

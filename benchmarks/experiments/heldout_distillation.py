@@ -37,8 +37,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 
 from demo_check import read_sentences
-from heldout_cv import fold_split
-from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, served_blend
+from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, load_fold, served_blend
 from heldout_tfidf_member import _features
 from scipy.special import expit
 
@@ -75,20 +74,14 @@ def soft_logistic_regressions(x_gold, y_gold, x_soft, p_soft, weight: float, c: 
 
 
 def probe_fold(folds_dir: Path, f: int, splits, rows, pool, cache: Path, weights) -> dict[str, list[float]]:
-    from lem_keras.training import _logistic_regressions, load_artifacts, predict_scores
+    from lem_keras.training import _logistic_regressions, predict_scores
 
-    stored = dict(np.load(folds_dir / f"fold{f}.npz"))
-    model, pipeline = load_artifacts(folds_dir / f"model{f}")
+    fold = load_fold(folds_dir, f, splits, rows)
+    model, pipeline, gold, fitting, y_held, y_dev = (fold.model, fold.pipeline, fold.gold, fold.fitting,
+                                                      fold.y_held, fold.y_dev)
+    texts = fold.texts
     w = float(model.tfidf_weight)
-    names = list(model.emotion_names)
-    gold = [[names.index(g) for g in accepted] for _, accepted in rows]
-    fitting, held = fold_split(splits.train, 5, f, 20261126)
-    y_held, y_dev = stored["held_labels"], stored["dev_labels"]
-    texts = {"held": held.texts, "dev": splits.dev.texts, "sent": [text for text, _ in rows]}
-    features = {part: pipeline.transform(list(t)) for part, t in texts.items()}
-    lem = {part: np.mean([stored[f"{part}_member{k}"] for k in range(len(model.members))], axis=0)
-           for part in ("held", "dev")}
-    lem["sent"] = np.mean([m.predict(features["sent"], verbose=0) for m in model.members], axis=0)
+    lem = {part: np.mean([m[part] for m in fold.members], axis=0) for part in PARTS}
     evidence = {part: lem[part].max(axis=1, keepdims=True) > 0 for part in PARTS}
     cached = cache / f"teacher{f}_{len(pool)}.npy"
     if cached.exists():

@@ -28,6 +28,7 @@ Usage (from the repository root; about 2 minutes on 2 cores)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -112,22 +113,47 @@ def _score(y_held, y_dev, scores, gold) -> list[float]:
     return [top, float(first[labelled].mean())] + [report[k] for k in COLUMNS]
 
 
-def probe_fold(folds_dir: Path, f: int, splits, lexicon, rows) -> dict[str, list[float]]:
-    """``{variant: _score(...)}`` for fold model ``f``."""
-    from lem_keras.training import _logistic_regressions, load_artifacts
+@dataclasses.dataclass
+class Fold:
+    """Fold ``f`` of ``heldout_cv.py --out DIR``: its model, data and the members' scores."""
+
+    model: object
+    pipeline: object
+    gold: list  # per plain sentence, the indices of its accepted emotions
+    fitting: object  # the fold's training part (a Dataset)
+    y_held: np.ndarray
+    y_dev: np.ndarray
+    texts: dict  # {part: texts} for PARTS
+    features: dict  # {part: the pipeline's features}
+    members: list  # per LEM member, {part: probabilities} (held and dev as heldout_cv stored them)
+
+
+def load_fold(folds_dir: Path, f: int, splits, rows) -> Fold:
+    """Read fold ``f``'s scores and model, featurize its parts and score the plain sentences."""
+    from lem_keras.training import load_artifacts
 
     stored = dict(np.load(folds_dir / f"fold{f}.npz"))
     model, pipeline = load_artifacts(folds_dir / f"model{f}")
-    w = float(model.tfidf_weight)
     names = list(model.emotion_names)
-    gold = [[names.index(g) for g in accepted] for _, accepted in rows]
     fitting, held = fold_split(splits.train, 5, f, 20261126)
-    y_held, y_dev = stored["held_labels"], stored["dev_labels"]
     texts = {"held": held.texts, "dev": splits.dev.texts, "sent": [text for text, _ in rows]}
     features = {part: pipeline.transform(list(t)) for part, t in texts.items()}
-    lem = {part: np.mean([stored[f"{part}_member{k}"] for k in range(len(model.members))], axis=0)
-           for part in ("held", "dev")}
-    lem["sent"] = np.mean([m.predict(features["sent"], verbose=0) for m in model.members], axis=0)
+    members = [{"held": stored[f"held_member{k}"], "dev": stored[f"dev_member{k}"],
+                "sent": np.asarray(m.predict(features["sent"], verbose=0))}
+               for k, m in enumerate(model.members)]
+    return Fold(model, pipeline, [[names.index(g) for g in accepted] for _, accepted in rows], fitting,
+                stored["held_labels"], stored["dev_labels"], texts, features, members)
+
+
+def probe_fold(folds_dir: Path, f: int, splits, lexicon, rows) -> dict[str, list[float]]:
+    """``{variant: _score(...)}`` for fold model ``f``."""
+    from lem_keras.training import _logistic_regressions
+
+    fold = load_fold(folds_dir, f, splits, rows)
+    model, gold, fitting, y_held, y_dev = fold.model, fold.gold, fold.fitting, fold.y_held, fold.y_dev
+    pipeline, texts, features = fold.pipeline, fold.texts, fold.features
+    w = float(model.tfidf_weight)
+    lem = {part: np.mean([m[part] for m in fold.members], axis=0) for part in PARTS}
     evidence = {part: lem[part].max(axis=1, keepdims=True) > 0 for part in PARTS}
     tfidf = {part: np.asarray(model.tfidf((x["tfidf_ids"], x["tfidf_values"])))
              for part, x in features.items()}

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
 from demo_check import read_sentences
 from heldout_cv import fold_split
 from heldout_distillation import unlabeled_pool
-from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, served_blend
+from heldout_plain_sentences import COLUMNS, PARTS, _logit, _score, load_fold, served_blend
 
 
 @dataclasses.dataclass
@@ -77,23 +77,13 @@ def train_student(folds_dir: Path, f: int, splits, pool: list[str], out: Path, r
 
 
 def report(folds_dir: Path, out: Path, splits, rows) -> int:
-    from lem_keras.training import load_artifacts
-
     results: dict[str, list] = {}
     for path in sorted(out.glob("student*.npz")):
         f = int(path.stem[7:])
-        stored = dict(np.load(folds_dir / f"fold{f}.npz"))
         student = dict(np.load(path))
-        model, pipeline = load_artifacts(folds_dir / f"model{f}")
-        names = list(model.emotion_names)
-        gold = [[names.index(g) for g in accepted] for _, accepted in rows]
-        _, held = fold_split(splits.train, 5, f, 20261126)
-        y_held, y_dev = stored["held_labels"], stored["dev_labels"]
-        texts = {"held": held.texts, "dev": splits.dev.texts, "sent": [text for text, _ in rows]}
-        features = {p: pipeline.transform(list(t)) for p, t in texts.items()}
-        members = [{p: stored[f"{p}_member{k}"] for p in ("held", "dev")} for k in range(2)]
-        for k, m in enumerate(members):
-            m["sent"] = np.asarray(model.members[k].predict(features["sent"], verbose=0))
+        fold = load_fold(folds_dir, f, splits, rows)
+        model, gold, y_held, y_dev, members = fold.model, fold.gold, fold.y_held, fold.y_dev, fold.members
+        features = fold.features
         tfidf = {p: np.asarray(model.tfidf((x["tfidf_ids"], x["tfidf_values"]))) for p, x in features.items()}
         w = float(model.tfidf_weight)
 

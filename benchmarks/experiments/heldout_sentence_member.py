@@ -37,6 +37,7 @@ WEIGHTS = ((0.7, 0.3, 0.0), (0.6, 0.2, 0.2), (0.55, 0.3, 0.15), (0.5, 0.25, 0.25
 
 
 def main(argv=None) -> int:
+    from lem_keras.data.minilm import load_minilm
     from lem_keras.training import (
         _logistic_regressions,
         load_artifacts,
@@ -56,7 +57,8 @@ def main(argv=None) -> int:
     sentences = [text for text, _ in rows]
     index = stratified_folds(np.asarray(splits.train.labels), 5, np.random.default_rng(args.split_seed))
     _, pipeline = load_artifacts(folds_dir / "model0")
-    encoder = minilm_encoder(pipeline, len(splits.train.emotion_names))
+    pipeline.set_wordpiece(load_minilm()[0])
+    encoder = minilm_encoder(len(splits.train.emotion_names))
     embedded = {part: sentence_embeddings(encoder, pipeline, texts) for part, texts in
                 (("train", splits.train.texts), ("dev", splits.dev.texts), ("sent", sentences))}
     print("embedded train, dev and the plain sentences", file=sys.stderr, flush=True)
